@@ -1,0 +1,20 @@
+# The two commands of the README: `make demo` (the main job) and `make test` (the suite).
+# Each creates or refreshes .venv first, so on a fresh machine the command alone is enough.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test venv
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m src.demo
+
+test: $(STAMP)
+	$(PY) -m pytest
