@@ -1,0 +1,75 @@
+"""``create_network``: the one entry that builds every GhostNet variant, optionally restored.
+
+This is what ``hub_conf.py`` and ``mindspore_hub_conf.py`` expose to the MindSpore Hub
+client, which calls ``create_network(model_name.lower(), *args, **kwargs)`` and expects an
+``nn.Cell``. Its keyword arguments are explicit, so a misspelt option is a ``TypeError``
+rather than silently ignored.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, Optional, Sequence, Union
+
+from .checkpoint import classifier_mismatch, read_checkpoint, restore
+from .errors import UnknownModelError
+from .ghostnet import CLASSIFIER_PARAMS, VARIANTS, GhostNet, build_ghostnet
+
+MODEL_NAMES = tuple(VARIANTS)
+"""Every name ``create_network`` accepts (case-insensitive)."""
+
+Weights = Union[bool, str, Path]
+
+
+def list_models() -> Dict[str, str]:
+    """Model names with a one-line description each."""
+    return {name: variant.description for name, variant in VARIANTS.items()}
+
+
+def create_network(name: str, num_classes: Optional[int] = None, *,
+                   pretrained: Weights = False, features_only: bool = False,
+                   out_indices: Sequence[int] = (0, 1, 2, 3, 4), in_channels: int = 3,
+                   drop_rate: float = 0.2) -> GhostNet:
+    """Build the GhostNet variant ``name``, restored from ``pretrained`` when given.
+
+    Args:
+        name: one of :data:`MODEL_NAMES`, in any case (the hub client lowercases it).
+        num_classes: classifier outputs (the hub client passes it as the first positional
+            argument). Defaults to the checkpoint's when restoring, else 1000. When it
+            differs from the checkpoint's, the classifier is left freshly initialised and
+            everything else is restored: fine-tuning from a pretrained backbone.
+        pretrained: False for random weights, or the path of a ``.ckpt`` file.
+        features_only: return a backbone giving feature maps at strides 2 to 32.
+        out_indices: which feature maps ``features_only`` returns.
+        in_channels: input channels (1 for grayscale).
+        drop_rate: dropout before the classifier, active in training only.
+
+    Raises:
+        UnknownModelError: ``name`` is not a known variant (a ``ValueError``).
+        CheckpointError: the checkpoint is unreadable or does not fit the network.
+        TypeError: an unknown keyword argument or an extra positional argument.
+    """
+    key = name.lower()
+    if key not in VARIANTS:
+        raise UnknownModelError(name, MODEL_NAMES)
+    if pretrained is False:
+        return build_ghostnet(key, num_classes=1000 if num_classes is None else num_classes,
+                              in_channels=in_channels, drop_rate=drop_rate,
+                              features_only=features_only, out_indices=out_indices)
+    if pretrained is True or not isinstance(pretrained, (str, Path)):
+        raise ValueError(f"pretrained must be False or a checkpoint path, got {pretrained!r}")
+    source = str(pretrained)
+    params = read_checkpoint(pretrained)
+    if num_classes is None:
+        head = params.get(CLASSIFIER_PARAMS[0])
+        num_classes = 1000 if head is None else int(head.shape[0])
+    net = build_ghostnet(key, num_classes=num_classes,
+                         in_channels=in_channels, drop_rate=drop_rate,
+                         features_only=features_only, out_indices=out_indices,
+                         initialize=False)
+    drop_head: Sequence[str] = ()
+    if not features_only and classifier_mismatch(net, params, CLASSIFIER_PARAMS):
+        net.reset_classifier(net.num_classes)
+        drop_head = CLASSIFIER_PARAMS
+    restore(net, params, source=source, drop_head=drop_head)
+    net.set_train(False)
+    return net

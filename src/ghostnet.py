@@ -1,0 +1,334 @@
+"""The GhostNet network (Han et al., "GhostNet: More Features From Cheap Operations", CVPR 2020).
+
+The module names follow the MindSpore model zoo's ``research/cv/ghostnet`` exactly, because
+those names are the checkpoint format of the published ImageNet weights: ``conv_stem``,
+``bn1``, ``blocks.N.{ghost1,dw,se,ghost2,shortcut}``, ``conv_head``, ``classifier``. The eval
+numerics match the model zoo too (symmetric padding, MindSpore BatchNorm defaults, hard
+sigmoid ``relu6(x + 3) / 6``). Unlike the model zoo, every width (stem included) follows the
+width multiplier, so the 0.5x and 1.3x variants build.
+
+This module holds the network only: no file or network I/O.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple, Union
+
+from mindspore import Tensor, nn, ops
+from mindspore.common.initializer import HeNormal, Normal
+
+# The architecture of GhostNet 1.0x, one row per ghost bottleneck (blocks.0 ... blocks.15).
+#   kernel  kernel size of the depthwise convs: `dw` and the shortcut's depthwise conv
+#   mid     width inside the bottleneck: ghost1's output, `dw` and `se` width
+#   out     width of the bottleneck's output
+#   se      squeeze-and-excitation after `dw` (dropped entirely by the "nose" variant)
+#   stride  stride of `dw` and of the shortcut; a stride-1 block has no `dw`
+BOTTLENECKS: Tuple[Tuple[int, int, int, bool, int], ...] = (
+    # kernel, mid, out, se, stride
+    (3, 16, 16, False, 1),
+    (3, 48, 24, False, 2),
+    (3, 72, 24, False, 1),
+    (5, 72, 40, True, 2),
+    (5, 120, 40, True, 1),
+    (3, 240, 80, False, 2),
+    (3, 200, 80, False, 1),
+    (3, 184, 80, False, 1),
+    (3, 184, 80, False, 1),
+    (3, 480, 112, True, 1),
+    (3, 672, 112, True, 1),
+    (5, 672, 160, True, 2),
+    (5, 960, 160, False, 1),
+    (5, 960, 160, True, 1),
+    (5, 960, 160, False, 1),
+    (5, 960, 160, True, 1),
+)
+STEM_WIDTH = 16
+"""Output width of ``conv_stem`` at 1.0x."""
+FINAL_BLOCK_WIDTH = 960
+"""Output width of ``blocks.16``, the 1x1 conv after the last bottleneck, at 1.0x."""
+NUM_FEATURES = 1280
+"""Width of ``conv_head``: the pooled features the classifier sees. Not scaled by width."""
+CHANNEL_DIVISOR = 4
+"""Every scaled width is rounded up to a multiple of this, as in the model zoo."""
+GHOST_RATIO = 2
+"""A ghost module makes 1/ratio of its output with a 1x1 conv, the rest with cheap ops."""
+GHOST_KERNEL = 3
+"""Kernel size of the cheap depthwise conv inside a ghost module."""
+SE_REDUCTION = 4
+"""Squeeze-and-excitation reduces its input width by this factor before rounding."""
+FIRST_CONV = "conv_stem"
+"""The module that sees the input image (its weight depends on ``in_channels``)."""
+CLASSIFIER = "classifier"
+"""The module replaced for fine-tuning (its shape depends on ``num_classes``)."""
+CLASSIFIER_PARAMS = (f"{CLASSIFIER}.weight", f"{CLASSIFIER}.bias")
+
+
+def make_divisible(width: float, divisor: int = CHANNEL_DIVISOR) -> int:
+    """Round ``width`` up to the nearest multiple of ``divisor``."""
+    return int(math.ceil(width / divisor) * divisor)
+
+
+def _conv_init(initialize: bool) -> Union[str, HeNormal]:
+    """Initialiser for conv weights: He-normal over fan-out (as the model zoo), or zeros.
+
+    Zeros is for networks whose weights are about to be restored: drawing millions of
+    random numbers that a checkpoint then overwrites is the bulk of the build time.
+    """
+    return HeNormal(mode="fan_out", nonlinearity="relu") if initialize else "zeros"
+
+
+class ConvUnit(nn.Cell):
+    """Conv (no bias, symmetric padding) + BatchNorm + optional ReLU: the model zoo's ConvUnit."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 1,
+                 stride: int = 1, groups: int = 1, relu: bool = True,
+                 initialize: bool = True) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride,
+                              pad_mode="pad", padding=kernel_size // 2, group=groups,
+                              has_bias=False, weight_init=_conv_init(initialize))
+        self.bn = nn.BatchNorm2d(out_channels)
+        self.relu = nn.ReLU() if relu else nn.Identity()
+
+    def construct(self, x: Tensor) -> Tensor:
+        return self.relu(self.bn(self.conv(x)))
+
+
+class HardSigmoid(nn.Cell):
+    """The gate of squeeze-and-excitation: ``relu6(x + 3) / 6``."""
+
+    def construct(self, x: Tensor) -> Tensor:
+        return ops.relu6(x + 3.0) / 6.0
+
+
+class SqueezeExcite(nn.Cell):
+    """Channel attention: global mean, 1x1 reduce + ReLU, 1x1 expand + hard sigmoid, rescale."""
+
+    def __init__(self, channels: int, initialize: bool = True) -> None:
+        super().__init__()
+        reduced = make_divisible(channels // SE_REDUCTION)
+        self.conv_reduce = nn.Conv2d(channels, reduced, 1, pad_mode="pad", has_bias=True,
+                                     weight_init=_conv_init(initialize))
+        self.relu = nn.ReLU()
+        self.conv_expand = nn.Conv2d(reduced, channels, 1, pad_mode="pad", has_bias=True,
+                                     weight_init=_conv_init(initialize))
+        self.gate = HardSigmoid()
+
+    def construct(self, x: Tensor) -> Tensor:
+        scale = ops.mean(x, (2, 3), keep_dims=True)
+        scale = self.gate(self.conv_expand(self.relu(self.conv_reduce(scale))))
+        return x * scale
+
+
+class GhostModule(nn.Cell):
+    """A 1x1 "primary" conv makes half the channels; a depthwise "cheap" conv makes the rest."""
+
+    def __init__(self, in_channels: int, out_channels: int, relu: bool = True,
+                 initialize: bool = True) -> None:
+        super().__init__()
+        primary = math.ceil(out_channels / GHOST_RATIO)
+        cheap = primary * (GHOST_RATIO - 1)
+        self.primary_conv = ConvUnit(in_channels, primary, 1, relu=relu, initialize=initialize)
+        self.cheap_operation = ConvUnit(primary, cheap, GHOST_KERNEL, groups=primary,
+                                        relu=relu, initialize=initialize)
+
+    def construct(self, x: Tensor) -> Tensor:
+        intrinsic = self.primary_conv(x)
+        return ops.concat((intrinsic, self.cheap_operation(intrinsic)), axis=1)
+
+
+class GhostBottleneck(nn.Cell):
+    """ghost1 (ReLU) -> [dw, stride 2, no activation] -> [SE] -> ghost2 (linear) + shortcut.
+
+    The shortcut is the identity when shape is kept, else a depthwise conv (with the block's
+    stride) and a pointwise conv, both linear.
+    """
+
+    def __init__(self, in_channels: int, mid_channels: int, out_channels: int,
+                 kernel_size: int, stride: int, use_se: bool, initialize: bool = True) -> None:
+        super().__init__()
+        self.ghost1 = GhostModule(in_channels, mid_channels, relu=True, initialize=initialize)
+        self.dw = (ConvUnit(mid_channels, mid_channels, kernel_size, stride=stride,
+                            groups=mid_channels, relu=False, initialize=initialize)
+                   if stride > 1 else nn.Identity())
+        self.se = SqueezeExcite(mid_channels, initialize) if use_se else nn.Identity()
+        self.ghost2 = GhostModule(mid_channels, out_channels, relu=False, initialize=initialize)
+        if in_channels == out_channels and stride == 1:
+            self.shortcut = nn.Identity()
+        else:
+            self.shortcut = nn.SequentialCell([
+                ConvUnit(in_channels, in_channels, kernel_size, stride=stride,
+                         groups=in_channels, relu=False, initialize=initialize),
+                ConvUnit(in_channels, out_channels, 1, relu=False, initialize=initialize),
+            ])
+
+    def construct(self, x: Tensor) -> Tensor:
+        out = self.ghost2(self.se(self.dw(self.ghost1(x))))
+        return out + self.shortcut(x)
+
+
+@dataclass(frozen=True)
+class FeatureInfo:
+    """One feature map offered by ``features_only``: its width, stride and producing module."""
+
+    num_chs: int
+    reduction: int
+    module: str
+
+
+class GhostNet(nn.Cell):
+    """GhostNet classifier and backbone, with timm's API.
+
+    Args:
+        width: width multiplier (1.0, 0.5, 1.3, ...); every width but ``conv_head`` scales.
+        use_se: whether the bottlenecks marked in :data:`BOTTLENECKS` use SE.
+        num_classes: classifier outputs; 0 gives the pooled :data:`NUM_FEATURES` vector.
+        in_channels: input image channels (1 for grayscale).
+        drop_rate: dropout probability before the classifier; active in training only.
+        features_only: build no head; ``construct`` returns a tuple of feature maps.
+        out_indices: which of the five feature maps (strides 2, 4, 8, 16, 32) to return.
+        initialize: draw random initial weights. Pass False when a checkpoint will overwrite
+            every weight anyway; the weights are then zeros, and building is much faster.
+    """
+
+    def __init__(self, width: float = 1.0, use_se: bool = True, num_classes: int = 1000,
+                 in_channels: int = 3, drop_rate: float = 0.2, features_only: bool = False,
+                 out_indices: Sequence[int] = (0, 1, 2, 3, 4), initialize: bool = True) -> None:
+        super().__init__()
+        _check_config(width, num_classes, in_channels, drop_rate)
+        self.initialize = initialize
+        self.drop_rate = drop_rate
+        self.features_only = features_only
+
+        stem = make_divisible(STEM_WIDTH * width)
+        self.conv_stem = nn.Conv2d(in_channels, stem, 3, stride=2, pad_mode="pad", padding=1,
+                                   has_bias=False, weight_init=_conv_init(initialize))
+        self.bn1 = nn.BatchNorm2d(stem)
+        self.act1 = nn.ReLU()
+
+        blocks: List[nn.Cell] = []
+        taps: List[FeatureInfo] = []
+        channels, reduction = stem, 2
+        for index, (kernel, mid, out, se, stride) in enumerate(BOTTLENECKS):
+            if stride > 1:  # the previous block closed a resolution level
+                taps.append(FeatureInfo(channels, reduction, f"blocks.{index - 1}"))
+                reduction *= stride
+            out_channels = make_divisible(out * width)
+            blocks.append(GhostBottleneck(channels, make_divisible(mid * width), out_channels,
+                                          kernel, stride, se and use_se, initialize))
+            channels = out_channels
+        final_width = make_divisible(FINAL_BLOCK_WIDTH * width)
+        blocks.append(ConvUnit(channels, final_width, 1, relu=True, initialize=initialize))
+        taps.append(FeatureInfo(final_width, reduction, f"blocks.{len(blocks) - 1}"))
+        self.blocks = nn.SequentialCell(blocks)
+        self.num_final_channels = final_width
+
+        if features_only:
+            self.out_indices = _check_out_indices(out_indices, len(taps))
+            self.feature_info = [taps[i] for i in self.out_indices]
+            self._tap_blocks = tuple(int(taps[i].module.split(".")[1]) for i in self.out_indices)
+            self.num_classes = 0
+            return
+        self.feature_info = taps
+        self.conv_head = nn.Conv2d(final_width, NUM_FEATURES, 1, pad_mode="pad", has_bias=True,
+                                   weight_init=_conv_init(initialize))
+        self.act2 = nn.ReLU()
+        self.dropout = nn.Dropout(p=drop_rate) if drop_rate > 0 else nn.Identity()
+        self.num_classes = num_classes
+        self.classifier = self._make_classifier(num_classes)
+
+    @property
+    def num_features(self) -> int:
+        """Width of the pooled features fed to the classifier."""
+        return NUM_FEATURES
+
+    def _make_classifier(self, num_classes: int) -> nn.Cell:
+        if num_classes == 0:
+            return nn.Identity()
+        weight_init = Normal(0.01) if self.initialize else "zeros"
+        return nn.Dense(NUM_FEATURES, num_classes, weight_init=weight_init, bias_init="zeros")
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """Replace the classifier with a freshly initialised one (0: no classifier at all)."""
+        if self.features_only:
+            raise ValueError("a features_only network has no classifier to reset")
+        _check_config(1.0, num_classes, 1, self.drop_rate)
+        self.initialize = True
+        self.num_classes = num_classes
+        self.classifier = self._make_classifier(num_classes)
+
+    def forward_features(self, x: Tensor) -> Tensor:
+        """The last feature map: ``(N, 960 * width, H / 32, W / 32)``."""
+        return self.blocks(self.act1(self.bn1(self.conv_stem(x))))
+
+    def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
+        """Pool, ``conv_head`` + ReLU, dropout, classifier; ``pre_logits`` stops before it."""
+        x = ops.mean(x, (2, 3), keep_dims=True)
+        x = self.act2(self.conv_head(x))
+        x = self.dropout(x.reshape(x.shape[0], -1))
+        return x if pre_logits else self.classifier(x)
+
+    def forward_feature_maps(self, x: Tensor) -> Tuple[Tensor, ...]:
+        """The feature maps chosen by ``out_indices``, shallowest first."""
+        x = self.act1(self.bn1(self.conv_stem(x)))
+        maps = ()
+        for index, block in enumerate(self.blocks):
+            x = block(x)
+            if index in self._tap_blocks:
+                maps = maps + (x,)
+        return maps
+
+    def construct(self, x: Tensor) -> Union[Tensor, Tuple[Tensor, ...]]:
+        if self.features_only:
+            return self.forward_feature_maps(x)
+        return self.forward_head(self.forward_features(x))
+
+
+def _check_config(width: float, num_classes: int, in_channels: int, drop_rate: float) -> None:
+    if not width > 0:
+        raise ValueError(f"width must be positive, got {width!r}")
+    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 0:
+        raise ValueError(f"num_classes must be an int >= 0, got {num_classes!r}")
+    if not isinstance(in_channels, int) or isinstance(in_channels, bool) or in_channels < 1:
+        raise ValueError(f"in_channels must be an int >= 1, got {in_channels!r}")
+    if not 0.0 <= drop_rate < 1.0:
+        raise ValueError(f"drop_rate must be in [0, 1), got {drop_rate!r}")
+
+
+def _check_out_indices(out_indices: Sequence[int], available: int) -> Tuple[int, ...]:
+    indices = tuple(out_indices)
+    if not indices or len(set(indices)) != len(indices) or \
+            any(not isinstance(i, int) or not 0 <= i < available for i in indices):
+        raise ValueError(f"out_indices must be distinct ints in 0..{available - 1}, "
+                         f"got {out_indices!r}")
+    return tuple(sorted(indices))
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A named GhostNet variant: its width multiplier, whether it uses SE, and a description."""
+
+    width: float
+    use_se: bool
+    description: str
+
+
+VARIANTS = {
+    "ghostnet": Variant(1.0, True, "GhostNet 1.0x with SE (the published ImageNet model)"),
+    "ghostnet_nose": Variant(1.0, False, "GhostNet 1.0x without squeeze-and-excitation"),
+    "ghostnet_050": Variant(0.5, True, "GhostNet 0.5x with SE: half the widths, for small devices"),
+    "ghostnet_130": Variant(1.3, True, "GhostNet 1.3x with SE: wider, more accurate"),
+}
+"""Every model name this module builds, keyed by the lowercase name the hub client passes."""
+
+
+def build_ghostnet(name: str, **config: object) -> GhostNet:
+    """Build the variant called ``name`` (case-insensitive); ``config`` goes to :class:`GhostNet`.
+
+    Raises:
+        KeyError: ``name`` is not in :data:`VARIANTS` (the hub entry turns this into a
+            ``ValueError`` listing the names).
+    """
+    variant = VARIANTS[name.lower()]
+    return GhostNet(width=variant.width, use_se=variant.use_se, **config)

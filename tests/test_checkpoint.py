@@ -1,0 +1,71 @@
+"""Strict restore: every parameter filled, optimizer state ignored and counted, errors named."""
+from __future__ import annotations
+
+import mindspore as ms
+import numpy as np
+import pytest
+
+from src.checkpoint import read_checkpoint, restore
+from src.errors import CheckpointError, MissingParametersError, ShapeMismatchError
+from src.ghostnet import CLASSIFIER_PARAMS, build_ghostnet
+from tests.zoo_checkpoint import zoo_entries
+
+
+def test_zoo_checkpoint_restores_every_parameter(zoo_net, zoo_checkpoint, small_batch):
+    params = read_checkpoint(zoo_checkpoint)
+    net = build_ghostnet("ghostnet", initialize=False)
+    report = restore(net, params, source=str(zoo_checkpoint))
+    net.set_train(False)
+
+    assert len(report.loaded) == 432
+    trainable = len(zoo_net.trainable_params())
+    assert len(report.ignored) == trainable + 2  # moments.* plus global_step, learning_rate
+    assert {"global_step", "learning_rate"} <= set(report.ignored)
+    np.testing.assert_array_equal(net(small_batch).asnumpy(), zoo_net(small_batch).asnumpy())
+
+
+def test_missing_parameter_is_named(zoo_net, tmp_path):
+    entries = [e for e in zoo_entries(zoo_net) if e["name"] != "blocks.3.se.conv_reduce.bias"]
+    path = tmp_path / "missing.ckpt"
+    ms.save_checkpoint(entries, str(path))
+    with pytest.raises(MissingParametersError) as caught:
+        restore(build_ghostnet("ghostnet", initialize=False), read_checkpoint(path),
+                source=str(path))
+    assert caught.value.names == ("blocks.3.se.conv_reduce.bias",)
+    assert "blocks.3.se.conv_reduce.bias" in str(caught.value) and str(path) in str(caught.value)
+
+
+def test_wrong_shape_is_named_with_both_shapes(zoo_net, tmp_path):
+    entries = zoo_entries(zoo_net)
+    for entry in entries:
+        if entry["name"] == "conv_head.bias":
+            entry["data"] = ms.Tensor(np.zeros(7, np.float32))
+    path = tmp_path / "shape.ckpt"
+    ms.save_checkpoint(entries, str(path))
+    with pytest.raises(ShapeMismatchError) as caught:
+        restore(build_ghostnet("ghostnet", initialize=False), read_checkpoint(path),
+                source=str(path))
+    assert caught.value.mismatches == (("conv_head.bias", (7,), (1280,)),)
+    assert "conv_head.bias" in str(caught.value) and "(7,)" in str(caught.value)
+
+
+def test_dropped_head_keeps_fresh_classifier(zoo_checkpoint):
+    net = build_ghostnet("ghostnet", num_classes=10)
+    fresh = net.classifier.weight.asnumpy().copy()
+    report = restore(net, read_checkpoint(zoo_checkpoint), source="zoo",
+                     drop_head=CLASSIFIER_PARAMS)
+    assert report.head_kept == tuple(sorted(CLASSIFIER_PARAMS))
+    np.testing.assert_array_equal(net.classifier.weight.asnumpy(), fresh)
+
+
+@pytest.mark.parametrize("content", [b"", b"not a checkpoint at all" * 10])
+def test_unreadable_checkpoint_names_the_file(tmp_path, content):
+    path = tmp_path / "broken.ckpt"
+    path.write_bytes(content)
+    with pytest.raises(CheckpointError, match="broken.ckpt"):
+        read_checkpoint(path)
+
+
+def test_absent_checkpoint_names_the_file(tmp_path):
+    with pytest.raises(CheckpointError, match="nowhere.ckpt"):
+        read_checkpoint(tmp_path / "nowhere.ckpt")
