@@ -260,8 +260,10 @@ class _Fetch:
                 raise _Transient(f"HTTP {error.code}", status=error.code) from error
             raise HTTPStatusError(self.url, error.code, str(error.reason)) from error
         except (OSError, http.client.HTTPException) as error:
-            if urlsplit(self.url).scheme.lower() == "file":
-                raise DownloadError(self.url, _describe(error)) from error
+            cause = error.reason if isinstance(error, urllib.error.URLError) else error
+            if urlsplit(self.url).scheme.lower() == "file" \
+                    or isinstance(cause, ssl.SSLCertVerificationError):
+                raise DownloadError(self.url, _describe(error)) from error  # retry cannot help
             raise _Transient(_describe(error)) from error
 
     def _total_size(self, response: http.client.HTTPResponse, offset: int,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -55,6 +56,8 @@ class Behaviour:
     """Throttle: wait this long before writing each piece."""
     chunked: bool = False
     """Send the body with ``Transfer-Encoding: chunked`` and no ``Content-Length``."""
+    redirect_to: Optional[str] = None
+    """Answer 302 with this ``Location`` instead of serving the file."""
 
 
 @dataclass(frozen=True)
@@ -74,10 +77,14 @@ class LoggedRequest:
 
 
 class FileServer:
-    """A ``ThreadingHTTPServer`` on 127.0.0.1, on a free port, serving files from ``root``."""
+    """A ``ThreadingHTTPServer`` on 127.0.0.1, on a free port, serving files from ``root``.
 
-    def __init__(self, root: Path) -> None:
+    With ``tls`` (a server-side ``ssl.SSLContext``) it speaks https instead of http.
+    """
+
+    def __init__(self, root: Path, tls: Optional[ssl.SSLContext] = None) -> None:
         self.root = Path(root)
+        self._tls = tls
         self._behaviours: Dict[str, Behaviour] = {}
         self._counts: Dict[str, int] = {}
         self._log: List[LoggedRequest] = []
@@ -93,6 +100,8 @@ class FileServer:
         self._stopping.clear()
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.owner = self
+        if self._tls is not None:
+            self._httpd.socket = self._tls.wrap_socket(self._httpd.socket, server_side=True)
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
                                         daemon=True, name="test-file-server")
         self._thread.start()
@@ -119,10 +128,10 @@ class FileServer:
 
     @property
     def base_url(self) -> str:
-        """``http://127.0.0.1:<port>``, without a trailing slash."""
+        """``http(s)://127.0.0.1:<port>``, without a trailing slash."""
         assert self._httpd is not None, "server not started"
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self._tls else 'http'}://{host}:{port}"
 
     def url(self, path: str) -> str:
         """The URL of ``path`` (relative to the root), percent-encoded."""
@@ -189,6 +198,8 @@ class FileServer:
             return handler.empty(behaviour.status)
         if number <= behaviour.fail_first:
             return handler.empty(behaviour.fail_status)
+        if behaviour.redirect_to is not None:
+            return handler.empty(302, {"Location": behaviour.redirect_to})
         file = (self.root / path).resolve()
         if not file.is_relative_to(self.root.resolve()) or not file.is_file():
             return handler.empty(404)

@@ -1,9 +1,12 @@
 """Tests of src/download.py against a real HTTP server on 127.0.0.1 (tests/httpserver.py)."""
 from __future__ import annotations
 
+import shutil
+import ssl
+import subprocess
 import time
 from pathlib import Path
-from typing import Any, List
+from typing import Any, List, Tuple
 
 import pytest
 
@@ -200,3 +203,41 @@ def test_settings_fill_unset_arguments(monkeypatch: pytest.MonkeyPatch, server: 
     # An explicit argument wins over the environment.
     download(url, out / "model.ckpt", expected_sha256=asset.sha256, progress=False,
              max_bytes=len(asset.data))
+
+
+@pytest.fixture
+def tls(tmp_path: Path) -> Tuple[ssl.SSLContext, Path]:
+    """A server context with a fresh self-signed certificate for 127.0.0.1, and the cert."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj",
+                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context, cert
+
+
+def test_untrusted_certificate_fails_at_once(tls: Tuple[ssl.SSLContext, Path], served: Path,
+                                             asset: Asset, out: Path) -> None:
+    with FileServer(served, tls=tls[0]) as https:
+        started = time.monotonic()
+        with pytest.raises(DownloadError, match="CERTIFICATE_VERIFY_FAILED"):
+            fetch(https.url(asset.path), out / "model.ckpt", asset.sha256, backoff_s=5.0)
+        assert time.monotonic() - started < 2.0  # not retried: no 5 s backoff
+    assert leftovers(out) == []
+
+
+def test_https_works_and_never_redirects_down_to_http(
+        tls: Tuple[ssl.SSLContext, Path], served: Path, server: FileServer, asset: Asset,
+        out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls[1]))  # trust the test certificate
+    with FileServer(served, tls=tls[0]) as https:
+        fetch(https.url(asset.path), out / "model.ckpt", asset.sha256)
+        assert (out / "model.ckpt").read_bytes() == asset.data
+        https.set_behaviour(asset.path, redirect_to=server.url(asset.path))
+        with pytest.raises(HTTPStatusError, match="refused redirect"):
+            fetch(https.url(asset.path), out / "other.ckpt", asset.sha256)
+    assert server.requests == []
