@@ -1,6 +1,7 @@
 """Tests of src/download.py against a real HTTP server on 127.0.0.1 (tests/httpserver.py)."""
 from __future__ import annotations
 
+import logging
 import shutil
 import ssl
 import subprocess
@@ -241,3 +242,22 @@ def test_https_works_and_never_redirects_down_to_http(
         with pytest.raises(HTTPStatusError, match="refused redirect"):
             fetch(https.url(asset.path), out / "other.ckpt", asset.sha256)
     assert server.requests == []
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(server: FileServer, asset: Asset,
+                                                       out: Path,
+                                                       capsys: pytest.CaptureFixture) -> None:
+    fetch(server.url(asset.path), out / "model.ckpt", asset.sha256, progress=True, quiet=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_retries_are_logged_unless_quiet(server: FileServer, asset: Asset, out: Path,
+                                         caplog: pytest.LogCaptureFixture) -> None:
+    url = server.url(asset.path)
+    server.set_behaviour(asset.path, fail_first=1)
+    with caplog.at_level(logging.DEBUG, logger="src.download"):
+        fetch(url, out / "a.ckpt", asset.sha256, quiet=False)
+        server.set_behaviour(asset.path, fail_first=1)
+        fetch(url, out / "b.ckpt", asset.sha256, quiet=True)
+    levels = [(r.levelno, url in r.getMessage()) for r in caplog.records]
+    assert levels == [(logging.WARNING, True), (logging.DEBUG, True)]
