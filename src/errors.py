@@ -129,3 +129,19 @@ class CachePathError(GhostnetHubError, ValueError):
     def __init__(self, part: str, reason: str) -> None:
         self.part = part
         super().__init__(f"cache path part {part!r}: {reason}")
+
+
+class HubNameError(GhostnetHubError, ValueError):
+    """A name given to the hub client that resolves to no card."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        self.name = name
+        super().__init__(f"{name!r}: {reason}")
+
+
+class UntrustedRepoError(GhostnetHubError):
+    """Loading would run a hub conf from outside this module without ``trust_repo=True``."""
+
+
+class HubConfError(GhostnetHubError):
+    """A module directory whose ``mindspore_hub_conf.py`` is missing or returns no network."""
