@@ -53,8 +53,8 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
                         help="hub uid, card path or URL, or a .ckpt file with --arch "
                              f"(default: {DEFAULT_MODEL})")
     parser.add_argument("--arch", help="GhostNet variant of a .ckpt --model (e.g. ghostnet)")
-    parser.add_argument("--topk", type=_positive, default=5, help="classes per image (5)")
-    parser.add_argument("--batch-size", type=_positive, default=16,
+    parser.add_argument("--topk", type=positive_int, default=5, help="classes per image (5)")
+    parser.add_argument("--batch-size", type=positive_int, default=16,
                         help="images per forward pass (16)")
     parser.add_argument("--backend", choices=("auto", "mindspore", "onnxruntime"),
                         default="auto", help="auto: onnxruntime when installed, else mindspore")
@@ -62,7 +62,8 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     parser.set_defaults(run=run)
 
 
-def _positive(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1."""
     try:
         value = int(text)
     except ValueError:
