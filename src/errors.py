@@ -145,3 +145,30 @@ class UntrustedRepoError(GhostnetHubError):
 
 class HubConfError(GhostnetHubError):
     """A module directory whose ``mindspore_hub_conf.py`` is missing or returns no network."""
+
+class ImageError(GhostnetHubError, ValueError):
+    """An input image that cannot be used: unreadable, not an image, truncated, too large.
+
+    Raised per image, so a batch goes on with the other inputs. Names the file.
+    """
+
+    def __init__(self, source: str, message: str) -> None:
+        self.source = source
+        self.reason = message
+        super().__init__(f"{source}: {message}")
+
+
+class ImageTooLargeError(ImageError):
+    """An image over the pixel cap: refused before decoding, as a decompression-bomb guard."""
+
+
+class ModelSpecError(GhostnetHubError, ValueError):
+    """A ``--model`` value that names no usable model (bad path, missing ``--arch``, ...)."""
+
+
+class HubUnavailableError(GhostnetHubError):
+    """A model named by hub uid, card or URL, while the hub client is not part of this build."""
+
+
+class BackendError(GhostnetHubError):
+    """An inference backend that is not installed or failed to load or export a model."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
 
-from .ghostnet import CLASSIFIER, FIRST_CONV
+from .layer_names import CLASSIFIER, FIRST_CONV
 
 
 @dataclass(frozen=True)
