@@ -146,6 +146,7 @@ class UntrustedRepoError(GhostnetHubError):
 class HubConfError(GhostnetHubError):
     """A module directory whose ``mindspore_hub_conf.py`` is missing or returns no network."""
 
+
 class ImageError(GhostnetHubError, ValueError):
     """An input image that cannot be used: unreadable, not an image, truncated, too large.
 
@@ -164,10 +165,6 @@ class ImageTooLargeError(ImageError):
 
 class ModelSpecError(GhostnetHubError, ValueError):
     """A ``--model`` value that names no usable model (bad path, missing ``--arch``, ...)."""
-
-
-class HubUnavailableError(GhostnetHubError):
-    """A model named by hub uid, card or URL, while the hub client is not part of this build."""
 
 
 class BackendError(GhostnetHubError):

@@ -12,18 +12,16 @@ on a cached ONNX export starts fast.
 """
 from __future__ import annotations
 
-import hashlib
-import importlib
-import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from .errors import HubUnavailableError, ModelSpecError
+from .errors import ModelSpecError
+from .hashing import sha256_file
 from .pretrained import DEFAULT_PREPROCESSING, Preprocessing, PretrainedRecord, pretrained_record
+from .weights import fetch
 
 CHECKPOINT_SUFFIX = ".ckpt"
-_HASH_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -52,7 +50,6 @@ def resolve_model(model: str, arch: Optional[str] = None) -> ModelSpec:
     Raises:
         ModelSpecError: a checkpoint without ``--arch``, a missing checkpoint file, or
             ``--arch`` given with a hub name (the card names the architecture).
-        HubUnavailableError: a hub name, while this build has no hub client.
         GhostnetHubError: whatever the hub client raises for a name it cannot fetch.
     """
     if model.lower().endswith(CHECKPOINT_SUFFIX):
@@ -71,25 +68,12 @@ def _from_checkpoint(model: str, arch: Optional[str]) -> ModelSpec:
     if not path.is_file():
         raise ModelSpecError(f"{model}: checkpoint file not found")
     return ModelSpec(source=model, arch=arch.lower(), checkpoint=path.resolve(),
-                     sha256=sha256_of(path), record=pretrained_record(arch))
+                     sha256=sha256_file(path), record=pretrained_record(arch))
 
 
 def _from_hub(model: str) -> ModelSpec:
-    if importlib.util.find_spec(f"{__package__}.hub") is None:
-        raise HubUnavailableError(
-            f"{model}: hub names (uid, card path or URL) need the hub client, which is not "
-            "part of this build yet; pass a checkpoint file and --arch instead")
-    hub = importlib.import_module(f"{__package__}.hub")
-    fetched = hub.fetch(model)
+    fetched = fetch(model)
     arch = fetched.card.model_name.lower()
     return ModelSpec(source=model, arch=arch, checkpoint=Path(fetched.checkpoint),
                      sha256=fetched.sha256, record=pretrained_record(arch))
 
-
-def sha256_of(path: Path) -> str:
-    """Full hex SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for chunk in iter(lambda: file.read(_HASH_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

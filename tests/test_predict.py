@@ -19,11 +19,13 @@ from src import settings
 from src.class_names import class_names_entry
 from src.cli import main
 from src.factory import create_network
+from src.hashing import sha256_file
 from src.image_files import collect_images
 from src.labels import labels_for, read_label_list
 from src.model_spec import resolve_model
 from src.predictor import Predictor
 from src.pretrained import Preprocessing, pretrained_record
+from tests.cards import card_text
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SMALL = Preprocessing(resize=36, crop=32)
@@ -39,7 +41,8 @@ def _photo(seed: int, size: tuple = (64, 48)) -> Image.Image:
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private hub cache for this test, as MSHUB_CACHE_DIR would give."""
     root = tmp_path / "cache"
-    monkeypatch.setattr(settings, "SETTINGS", settings.load_settings({"MSHUB_CACHE_DIR": str(root)}))
+    monkeypatch.setenv("MSHUB_CACHE_DIR", str(root))
+    settings.get_settings.cache_clear()
     return root
 
 
@@ -156,13 +159,24 @@ def test_usage_errors_exit_two(zoo_checkpoint: Path, images: List[Path],
     assert exit_info.value.code == 2
 
 
-def test_hub_name_without_hub_client_is_a_clear_error(images: List[Path],
-                                                      capsys: pytest.CaptureFixture) -> None:
-    if (REPO_ROOT / "src" / "hub.py").exists():
-        pytest.skip("the hub client is present; tests/test_hub.py covers hub names")
-    code, out, err = _run_cli(capsys, "predict", str(images[0]))
-    assert code == 1 and out == ""
-    assert err.count("\n") == 1 and "mindspore/ghostnet" in err and "hub client" in err
+def test_hub_uid_model_is_fetched_verified_and_used(zoo_checkpoint: Path, images: List[Path],
+                                                    cache: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture) -> None:
+    index = tmp_path / "index"
+    card = index / "testuser" / "1.0" / "zoo_imagenet.md"
+    card.parent.mkdir(parents=True)
+    card.write_text(card_text(zoo_checkpoint.as_uri(), sha256_file(zoo_checkpoint),
+                              model_name="ghostnet"))
+    monkeypatch.setenv("MSHUB_INDEX", str(index))
+    settings.get_settings.cache_clear()
+    args = ("predict", "--backend", "mindspore", "--topk", "2", "--json", str(images[0]))
+    by_uid = _run_cli(capsys, *args[:-1], "--model", "testuser/1.0/zoo_imagenet", args[-1])
+    by_file = _run_cli(capsys, *args[:-1], "--model", str(zoo_checkpoint), "--arch", "ghostnet",
+                       args[-1])
+    assert by_uid[0] == 0, by_uid[2]
+    assert json.loads(by_uid[1]) == json.loads(by_file[1])
+    assert (cache / "testuser" / "1.0" / zoo_checkpoint.name).is_file()
 
 
 def test_progress_bar_for_more_than_a_screenful(zoo_checkpoint: Path, cache: Path,

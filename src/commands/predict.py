@@ -13,8 +13,8 @@ import json
 import sys
 from typing import TYPE_CHECKING, TextIO
 
-from .. import settings
 from ..errors import ModelSpecError
+from ..weights import get_hub_dir
 
 if TYPE_CHECKING:
     from ..predictor import Prediction
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     predictor = Predictor(spec, backend=choose_backend(args.backend),
                           batch_size=max(1, min(args.batch_size, images)),
-                          cache_dir=settings.SETTINGS.cache_dir)
+                          cache_dir=get_hub_dir())
     results = predictor.predict(inputs, args.topk)
     if len(inputs) > SCREENFUL:
         from tqdm import tqdm
