@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
+
+from src.hashing import sha256_file
 
 USER, VERSION = "testuser", "1.0"
 
@@ -52,3 +55,12 @@ def card_text(link: str, sha256: str, model_name: str = "ghostnet_050") -> str:
 
         A card made by the test.
         """)
+
+
+def write_index_card(index: Path, checkpoint: Path, card: str,
+                     model_name: str = "ghostnet") -> str:
+    """Put a card for ``checkpoint`` (linked as a file:// URL) in a folder index; its uid."""
+    path = index / USER / VERSION / f"{card}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(card_text(checkpoint.as_uri(), sha256_file(checkpoint), model_name))
+    return f"{USER}/{VERSION}/{card}"

@@ -60,3 +60,24 @@ def test_export_needs_arch_for_a_checkpoint(zoo_checkpoint: Path, tmp_path: Path
     code = main(["export", str(zoo_checkpoint), "--format", "onnx", "-o",
                  str(tmp_path / "x.onnx")])
     assert code == 2 and "--arch" in capsys.readouterr().err
+
+
+def test_info_for_a_hub_name_reports_card_and_cache_state(zoo_checkpoint: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture) -> None:
+    from src.hub import fetch
+    from src.settings import get_settings
+    from tests.cards import write_index_card
+
+    uid = write_index_card(tmp_path / "index", zoo_checkpoint, "zoo_imagenet")
+    monkeypatch.setenv("MSHUB_INDEX", str(tmp_path / "index"))
+    get_settings.cache_clear()
+    assert main(["info", uid]) == 0
+    before = capsys.readouterr().out
+    assert "model-name" in before and "(not cached)" in before
+    assert "checkpoint not cached" in before and "5,182,508" in before
+    fetch(uid)
+    assert main(["info", uid]) == 0
+    after = capsys.readouterr().out
+    assert "(verified)" in after and "published weights" not in after
+    assert "1000 (" in after

@@ -19,13 +19,12 @@ from src import settings
 from src.class_names import class_names_entry
 from src.cli import main
 from src.factory import create_network
-from src.hashing import sha256_file
 from src.image_files import collect_images
 from src.labels import labels_for, read_label_list
 from src.model_spec import resolve_model
 from src.predictor import Predictor
 from src.pretrained import Preprocessing, pretrained_record
-from tests.cards import card_text
+from tests.cards import write_index_card
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SMALL = Preprocessing(resize=36, crop=32)
@@ -164,14 +163,11 @@ def test_hub_uid_model_is_fetched_verified_and_used(zoo_checkpoint: Path, images
                                                     monkeypatch: pytest.MonkeyPatch,
                                                     capsys: pytest.CaptureFixture) -> None:
     index = tmp_path / "index"
-    card = index / "testuser" / "1.0" / "zoo_imagenet.md"
-    card.parent.mkdir(parents=True)
-    card.write_text(card_text(zoo_checkpoint.as_uri(), sha256_file(zoo_checkpoint),
-                              model_name="ghostnet"))
+    uid = write_index_card(index, zoo_checkpoint, "zoo_imagenet")
     monkeypatch.setenv("MSHUB_INDEX", str(index))
     settings.get_settings.cache_clear()
     args = ("predict", "--backend", "mindspore", "--topk", "2", "--json", str(images[0]))
-    by_uid = _run_cli(capsys, *args[:-1], "--model", "testuser/1.0/zoo_imagenet", args[-1])
+    by_uid = _run_cli(capsys, *args[:-1], "--model", uid, args[-1])
     by_file = _run_cli(capsys, *args[:-1], "--model", str(zoo_checkpoint), "--arch", "ghostnet",
                        args[-1])
     assert by_uid[0] == 0, by_uid[2]
