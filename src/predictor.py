@@ -160,12 +160,13 @@ def load_network(spec: ModelSpec) -> Tuple["nn.Cell", List[str]]:
     # pylint: disable=import-outside-toplevel
     from .checkpoint import read_checkpoint
     from .class_names import class_names_from_checkpoint
-    from .factory import create_network
+    from .factory import network_from_params
     from .labels import labels_for
 
     source = str(spec.checkpoint)
-    names = class_names_from_checkpoint(read_checkpoint(spec.checkpoint), source)
-    net = create_network(spec.arch, pretrained=spec.checkpoint)
+    params = read_checkpoint(spec.checkpoint)
+    names = class_names_from_checkpoint(params, source)
+    net = network_from_params(spec.arch, params, source=source)
     labels = labels_for(net.num_classes, checkpoint_names=names, record=spec.record,
                         source=source)
     return net, labels
