@@ -1,12 +1,13 @@
 """Where the ONNX Runtime path keeps its exports, and what it records beside them.
 
 An export is keyed by the checkpoint's SHA-256 (a prefix of 16 hex digits), the
-architecture, the batch size and the image size: a changed checkpoint gets a new file and
-can never reuse a stale one. Exports of a hub checkpoint sit next to it in the hub cache;
+architecture and the batch size (the image size follows from the checkpoint): a changed
+checkpoint gets a new file and can never reuse a stale one. Exports of a hub checkpoint sit next to it in the hub cache;
 those of a checkpoint elsewhere go to ``<cache>/exports`` rather than beside the user's file.
 
-Each export has a JSON sidecar with the labels of its outputs, because the checkpoint's own
-class names can only be read with MindSpore, which the cached path never imports. Both files
+Each export has a JSON sidecar with the model's interface (the labels of its outputs and
+the eval transform of its input), because the checkpoint's own class names and image size
+can only be read with MindSpore, which the cached path never imports. Both files
 are written to a temp name and moved into place (``os.replace``), the sidecar last, so a
 sidecar that exists always describes a complete export.
 """
@@ -17,52 +18,56 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional
+from dataclasses import asdict
+from typing import Optional
 
-from .model_spec import ModelSpec
+from .model_spec import ModelInterface, ModelSpec
+from .pretrained import Preprocessing
 
 SHA_PREFIX_DIGITS = 16
 EXPORTS_DIRNAME = "exports"
-SIDECAR_VERSION = 1
+SIDECAR_VERSION = 2
 
 
 @dataclass(frozen=True)
 class ExportEntry:
-    """The cached ONNX export of one (checkpoint, batch size, image size)."""
+    """The cached ONNX export of one (checkpoint, batch size)."""
 
     model: Path
     sidecar: Path
     spec: ModelSpec
     batch_size: int
-    image_size: int
 
-    def labels(self) -> Optional[List[str]]:
-        """The sidecar's labels when the export is complete and matches, else None."""
+    def interface(self) -> Optional[ModelInterface]:
+        """The sidecar's interface when the export is complete and matches, else None."""
         try:
             meta = json.loads(self.sidecar.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        if (meta.get("version") != SIDECAR_VERSION or meta.get("sha256") != self.spec.sha256
-                or not self.model.is_file()):
-            return None
-        labels = meta.get("labels")
-        return labels if isinstance(labels, list) else None
+            if (meta["version"] != SIDECAR_VERSION or meta["sha256"] != self.spec.sha256
+                    or not self.model.is_file()):
+                return None
+            prep = meta["preprocessing"]
+            return ModelInterface(labels=[str(label) for label in meta["labels"]],
+                                  preprocessing=Preprocessing(
+                                      resize=int(prep["resize"]), crop=int(prep["crop"]),
+                                      interpolation=str(prep["interpolation"]),
+                                      mean=tuple(prep["mean"]), std=tuple(prep["std"])))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # no sidecar, or one from another version: export again
 
-    def write_sidecar(self, labels: List[str]) -> None:
-        """Record the labels of a finished export (atomically)."""
+    def write_sidecar(self, interface: ModelInterface) -> None:
+        """Record the interface of a finished export (atomically)."""
         meta = {"version": SIDECAR_VERSION, "sha256": self.spec.sha256, "arch": self.spec.arch,
-                "batch_size": self.batch_size, "image_size": self.image_size, "labels": labels}
+                "batch_size": self.batch_size, "labels": interface.labels,
+                "preprocessing": asdict(interface.preprocessing)}
         write_atomically(self.sidecar, json.dumps(meta, ensure_ascii=False).encode("utf-8"))
 
 
-def export_entry(spec: ModelSpec, batch_size: int, image_size: int,
-                 cache_dir: Path) -> ExportEntry:
-    """The cache entry of ``spec`` exported for ``batch_size`` images of ``image_size``."""
+def export_entry(spec: ModelSpec, batch_size: int, cache_dir: Path) -> ExportEntry:
+    """The cache entry of ``spec`` exported for batches of ``batch_size`` images."""
     folder = _export_dir(spec.checkpoint, cache_dir)
-    stem = (f"{spec.arch}-{spec.sha256[:SHA_PREFIX_DIGITS]}-"
-            f"b{batch_size}-{image_size}x{image_size}")
+    stem = f"{spec.arch}-{spec.sha256[:SHA_PREFIX_DIGITS]}-b{batch_size}"
     return ExportEntry(model=folder / f"{stem}.ort.onnx", sidecar=folder / f"{stem}.json",
-                       spec=spec, batch_size=batch_size, image_size=image_size)
+                       spec=spec, batch_size=batch_size)
 
 
 def _export_dir(checkpoint: Path, cache_dir: Path) -> Path:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 from .errors import ModelSpecError
 from .hashing import sha256_file
@@ -40,8 +40,23 @@ class ModelSpec:
 
     @property
     def preprocessing(self) -> Preprocessing:
-        """The eval transform: the record's, else the default ImageNet one."""
+        """The eval transform of the architecture: the record's, else the default ImageNet
+        one. A checkpoint trained at another size scales it (see :class:`ModelInterface`)."""
         return self.record.preprocessing if self.record is not None else DEFAULT_PREPROCESSING
+
+
+@dataclass(frozen=True)
+class ModelInterface:
+    """What a loaded model needs at its input and gives at its output.
+
+    Known only once the checkpoint is read (a fine-tuned one carries its own class names
+    and image size), and cached beside ONNX exports so the fast path need not read it.
+    """
+
+    labels: List[str]
+    """The name of each output."""
+    preprocessing: Preprocessing
+    """The eval transform the checkpoint expects."""
 
 
 def resolve_model(model: str, arch: Optional[str] = None) -> ModelSpec:

@@ -20,7 +20,7 @@ import numpy as np
 from .errors import BackendError, ImageError
 from .export_cache import export_entry
 from .image_files import Input
-from .model_spec import ModelSpec
+from .model_spec import ModelInterface, ModelSpec
 from .transforms import MAX_PIXELS, EvalTransform
 
 if TYPE_CHECKING:  # MindSpore is imported only where a network is really loaded
@@ -79,13 +79,14 @@ class Predictor:
         self.spec = spec
         self.backend = backend
         self.batch_size = batch_size
-        self.transform = EvalTransform(spec.preprocessing, max_pixels=max_pixels)
         if backend == "onnxruntime":
-            self.labels, self._run = _onnxruntime(spec, batch_size, cache_dir)
+            self.interface, self._run = _onnxruntime(spec, batch_size, cache_dir)
         elif backend == "mindspore":
-            self.labels, self._run = _mindspore(spec, batch_size)
+            self.interface, self._run = _mindspore(spec, batch_size)
         else:
             raise BackendError(f"unknown backend {backend!r}")
+        self.labels = self.interface.labels
+        self.transform = EvalTransform(self.interface.preprocessing, max_pixels=max_pixels)
 
     def logits(self, images: np.ndarray) -> np.ndarray:
         """Raw logits for up to ``batch_size`` preprocessed images."""
@@ -131,27 +132,31 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=1, keepdims=True)
 
 
-def _onnxruntime(spec: ModelSpec, batch_size: int, cache_dir: Path) -> Tuple[List[str], Runner]:
+def _onnxruntime(spec: ModelSpec, batch_size: int,
+                 cache_dir: Path) -> Tuple[ModelInterface, Runner]:
     from .runtime_ort import OrtRunner  # pylint: disable=import-outside-toplevel
-    size = spec.preprocessing.crop
-    entry = export_entry(spec, batch_size, size, cache_dir)
-    labels = entry.labels()
-    if labels is None:  # cache miss: the only step of this path that needs MindSpore
+    entry = export_entry(spec, batch_size, cache_dir)
+    interface = entry.interface()
+    if interface is None:  # cache miss: the only step of this path that needs MindSpore
         from .export import export_optimized_onnx  # pylint: disable=import-outside-toplevel
-        net, labels = load_network(spec)
-        export_optimized_onnx(net, entry.model, batch_size=batch_size, image_size=size)
-        entry.write_sidecar(labels)
-    return labels, OrtRunner(entry.model, batch_size)
+        net, interface = load_network(spec)
+        export_optimized_onnx(net, entry.model, batch_size=batch_size,
+                              image_size=interface.preprocessing.crop)
+        entry.write_sidecar(interface)
+    return interface, OrtRunner(entry.model, batch_size)
 
 
-def _mindspore(spec: ModelSpec, batch_size: int) -> Tuple[List[str], Runner]:
+def _mindspore(spec: ModelSpec, batch_size: int) -> Tuple[ModelInterface, Runner]:
     from .runtime_ms import MindSporeRunner  # pylint: disable=import-outside-toplevel
-    net, labels = load_network(spec)
-    return labels, MindSporeRunner(net, batch_size)
+    net, interface = load_network(spec)
+    return interface, MindSporeRunner(net, batch_size)
 
 
-def load_network(spec: ModelSpec) -> Tuple["nn.Cell", List[str]]:
-    """The restored eval-mode network of ``spec`` and the labels of its outputs (MindSpore).
+def load_network(spec: ModelSpec) -> Tuple["nn.Cell", ModelInterface]:
+    """The restored eval-mode network of ``spec`` and its interface (MindSpore).
+
+    The checkpoint is read once, for its weights and for its metadata (class names and the
+    image size it was trained at).
 
     Raises:
         CheckpointError: the checkpoint is unreadable or does not fit ``spec.arch``.
@@ -159,14 +164,16 @@ def load_network(spec: ModelSpec) -> Tuple["nn.Cell", List[str]]:
     """
     # pylint: disable=import-outside-toplevel
     from .checkpoint import read_checkpoint
-    from .class_names import class_names_from_checkpoint
+    from .checkpoint_meta import read_meta
     from .factory import network_from_params
     from .labels import labels_for
 
     source = str(spec.checkpoint)
     params = read_checkpoint(spec.checkpoint)
-    names = class_names_from_checkpoint(params, source)
+    meta = read_meta(params, source)
     net = network_from_params(spec.arch, params, source=source)
-    labels = labels_for(net.num_classes, checkpoint_names=names, record=spec.record,
+    labels = labels_for(net.num_classes, checkpoint_names=meta.class_names, record=spec.record,
                         source=source)
-    return net, labels
+    preprocessing = spec.preprocessing if meta.image_size is None \
+        else spec.preprocessing.at_size(meta.image_size)
+    return net, ModelInterface(labels, preprocessing)

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from src import settings
-from src.class_names import class_names_entry
+from src.checkpoint_meta import meta_entries
 from src.cli import main
 from src.factory import create_network
 from src.image_files import collect_images
@@ -83,8 +83,23 @@ def test_export_is_keyed_by_checkpoint_and_shape(zoo_checkpoint: Path, cache: Pa
     spec = _small_spec(zoo_checkpoint)
     Predictor(spec, backend="onnxruntime", batch_size=1, cache_dir=cache)
     names = sorted(path.name for path in (cache / "exports").iterdir())
-    stem = f"ghostnet-{spec.sha256[:16]}-b1-32x32"
+    stem = f"ghostnet-{spec.sha256[:16]}-b1"
     assert names == [f"{stem}.json", f"{stem}.ort.onnx"]
+
+
+def test_checkpoint_image_size_sets_the_transform_and_the_export(zoo_net, tmp_path: Path,
+                                                                 cache: Path) -> None:
+    import onnxruntime
+
+    path = tmp_path / "trained_at_40.ckpt"
+    ms.save_checkpoint(zoo_net, str(path), append_dict=meta_entries(image_size=40))
+    spec = resolve_model(str(path), "ghostnet")
+    for backend in ("mindspore", "onnxruntime", "onnxruntime"):  # the last from the sidecar
+        prep = Predictor(spec, backend=backend, batch_size=1, cache_dir=cache).transform
+        assert (prep.preprocessing.resize, prep.preprocessing.crop) == (46, 40)  # 256/224 kept
+    (export,) = (cache / "exports").glob("*.ort.onnx")
+    session = onnxruntime.InferenceSession(str(export), providers=["CPUExecutionProvider"])
+    assert session.get_inputs()[0].shape == [1, 3, 40, 40]
 
 
 def _run_cli(capsys: pytest.CaptureFixture, *argv: str) -> tuple:
@@ -141,7 +156,7 @@ def test_checkpoint_class_names_are_used(zoo_checkpoint: Path, images: List[Path
     net = create_network("ghostnet", num_classes=3, pretrained=zoo_checkpoint)
     names = ["daisy", "rose", "tulip"]
     path = tmp_path / "flowers.ckpt"
-    ms.save_checkpoint(net, str(path), append_dict=class_names_entry(names))
+    ms.save_checkpoint(net, str(path), append_dict=meta_entries(names))
     code, out, _ = _run_cli(capsys, "predict", "--model", str(path), "--arch", "ghostnet",
                             "--backend", "mindspore", "--json", str(images[0]))
     assert code == 0

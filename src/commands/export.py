@@ -53,8 +53,8 @@ def run(args: argparse.Namespace) -> int:
     except ModelSpecError as error:
         print(f"ghostnet export: error: {error}", file=sys.stderr)
         return 2
-    net, _ = load_network(spec)
-    size = args.image_size or spec.preprocessing.crop
+    net, interface = load_network(spec)
+    size = args.image_size or interface.preprocessing.crop
     path = export_network(net, args.output, args.format, batch_size=args.batch_size,
                           image_size=size)
     print(f"{path}: {args.format} for input ({args.batch_size}, 3, {size}, {size}) float32")

@@ -85,13 +85,12 @@ def _network_lines(spec: "Optional[ModelSpec]", arch: str = "") -> List[Tuple[st
     from ..predictor import load_network
 
     if spec is not None:
-        net, labels = load_network(spec)
-        arch = spec.arch
-        classes = f"{net.num_classes} ({', '.join(labels[:3])}, ...)"
+        net, interface = load_network(spec)
+        arch, prep = spec.arch, interface.preprocessing
+        classes = f"{net.num_classes} ({', '.join(interface.labels[:3])}, ...)"
     else:
-        net = create_network(arch)
+        net, prep = create_network(arch), DEFAULT_PREPROCESSING
         classes = f"{net.num_classes} (checkpoint not cached: figures for the architecture)"
-    prep = (spec.preprocessing if spec is not None else DEFAULT_PREPROCESSING)
     return [
         ("variant", f"{arch}: {VARIANTS[arch].description}"),
         ("classes", classes),
