@@ -7,7 +7,9 @@ them) on this machine:
   MindSpore ``jit`` (the ``mindspore`` backend) and ONNX Runtime (what ``auto`` picks when
   onnxruntime is installed), each through the same runner classes ``predict`` uses;
 - the cold start of ``ghostnet predict one.jpg`` in a fresh process, weights and export
-  cached, and that process's peak memory (``ru_maxrss``), per backend.
+  cached, and that process's peak memory (``VmHWM`` of ``/proc/self/status``, read at
+  exit: a forked child's ``ru_maxrss`` would count the pages inherited from this process),
+  per backend.
 
 Absolute times on shared machines swing by +-30 %, so ratios from one run are what count.
 Run from the repository root::
@@ -39,6 +41,17 @@ from src.runtime_ms import MindSporeRunner  # noqa: E402
 from src.runtime_ort import OrtRunner  # noqa: E402
 
 SIZE = 224
+PEAK_RSS_WRAPPER = """
+import atexit, sys
+def _report(path=sys.argv[1]):
+    with open("/proc/self/status") as status:
+        peak = next(line.split()[1] for line in status if line.startswith("VmHWM"))
+    with open(path, "w") as out:
+        out.write(peak)
+atexit.register(_report)
+from src.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
 
 
 def _latency(run: Callable[[np.ndarray], np.ndarray], batch: np.ndarray, repeats: int) -> float:
@@ -54,16 +67,14 @@ def _latency(run: Callable[[np.ndarray], np.ndarray], batch: np.ndarray, repeats
 def _cold_start(argv: List[str], env: Dict[str, str], repeats: int = 3) -> tuple:
     """Median wall time and the peak RSS (MiB) of a fresh ``ghostnet predict`` process."""
     walls, peaks = [], []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        child = subprocess.Popen([sys.executable, "-m", "src.cli", *argv], cwd=REPO_ROOT,
-                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _, status, usage = os.wait4(child.pid, 0)  # this child's own rusage, not the max
-        walls.append(time.perf_counter() - start)
-        child.returncode = os.waitstatus_to_exitcode(status)
-        if child.returncode != 0:
-            raise RuntimeError(f"ghostnet {' '.join(argv)} exited {child.returncode}")
-        peaks.append(usage.ru_maxrss)
+    with tempfile.NamedTemporaryFile(suffix=".kib") as peak_file:
+        for _ in range(repeats):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", PEAK_RSS_WRAPPER, peak_file.name, *argv],
+                           cwd=REPO_ROOT, env=env, check=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+            walls.append(time.perf_counter() - start)
+            peaks.append(int(Path(peak_file.name).read_text()))
     return statistics.median(walls), max(peaks) / 1024
 
 
