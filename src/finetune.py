@@ -1,0 +1,375 @@
+"""Fine-tune GhostNet on an image folder: one function, :func:`finetune`, that the
+``ghostnet finetune`` command, the data-parallel script and the demo all call.
+
+A run:
+
+1. scans the data (:mod:`.data`); without ``val/`` it splits train and writes ``split.json``;
+2. checks that the output folder is writable and has room for the checkpoints, before any
+   training;
+3. builds the network with a fresh head for the data's classes, restoring the backbone from
+   ``model`` in the same call (a checkpoint file here, a hub name through the hub client);
+4. trains with label-smoothed cross-entropy and Momentum on a warm-up + cosine schedule
+   (:mod:`.optim`), one jit-compiled step per batch (``nn.TrainOneStepCell`` in graph mode);
+5. after each epoch evaluates top-1/top-5 on val, saves ``last.ckpt`` (and ``best.ckpt``
+   when val top-1 improved) with the class names, the epoch, the momenta and the step, and
+   rewrites ``metrics.csv`` and ``curves.png`` (:mod:`.run_log`).
+
+``resume=True`` reloads ``last.ckpt``: weights, momenta, epoch and schedule position. Ctrl-C
+saves a resumable ``last.ckpt`` (at the step reached) before the ``KeyboardInterrupt``
+propagates. Under data-parallel training every rank calls :func:`finetune` with its
+``rank`` and ``group_size``; each trains on its shard, and rank 0 alone writes files.
+"""
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional, Tuple
+
+import mindspore as ms
+import numpy as np
+from mindspore import nn
+from tqdm import tqdm
+
+from .atomic import atomic_path, copy_file, write_text
+from .checkpoint import read_checkpoint
+from .class_names import class_names_entry, class_names_from_checkpoint
+from .data import (ImageFolderData, eval_dataset, eval_transforms, read_image_folder,
+                   steps_per_epoch, train_dataset, train_transforms)
+from .errors import CheckpointError, DatasetError, OutputError
+from .factory import create_network
+from .ghostnet import VARIANTS, GhostNet
+from .optim import freeze, momentum_optimizer, warmup_cosine
+from .pretrained import DEFAULT_PREPROCESSING, Preprocessing
+from .run_log import CURVES_FILE, METRICS_FILE, Row, draw_curves, read_metrics, write_metrics
+
+LAST_CHECKPOINT = "last.ckpt"
+BEST_CHECKPOINT = "best.ckpt"
+SPLIT_FILE = "split.json"
+ARCH_KEY = "arch"
+EPOCH_KEY = "epoch"
+"""Checkpoint entry: epochs fully trained when the checkpoint was written."""
+BEST_TOP1_KEY = "best_top1"
+IMAGE_SIZE_KEY = "image_size"
+SPACE_MARGIN_BYTES = 16 * 2 ** 20
+"""Free space asked for beyond the checkpoints themselves (metrics, curves, split)."""
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """Everything a run needs; the CLI options map one to one onto these fields."""
+
+    data: Path
+    output: Path
+    model: Optional[str] = None
+    """Where the backbone comes from: a ``.ckpt`` file, or a hub uid, card or card URL.
+    None trains ``arch`` from scratch."""
+    arch: str = "ghostnet"
+    epochs: int = 5
+    batch_size: int = 32
+    """Images per step on each worker (the global batch is this times the workers)."""
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    label_smoothing: float = 0.1
+    warmup_epochs: float = 1.0
+    image_size: Optional[int] = None
+    """Train crop and eval crop; None keeps the preprocessing record's (224)."""
+    freeze_backbone: bool = False
+    freeze_stages: int = 0
+    resume: bool = False
+    seed: int = 0
+    val_split: float = 0.1
+    workers: int = 2
+    augment: bool = True
+    """False trains on the eval transform (deterministic inputs: tests, ablations)."""
+    drop_rate: float = 0.2
+    progress: bool = True
+
+
+@dataclass
+class FinetuneResult:
+    """What a run produced: the output folder, its metrics rows, and this rank's losses."""
+
+    output: Path
+    classes: Tuple[str, ...]
+    metrics: List[Row]
+    step_losses: List[float] = field(default_factory=list)
+    """The loss of every step this process ran, in order (its own shard's loss)."""
+    network: Optional[GhostNet] = None
+
+
+def finetune(config: FinetuneConfig, *, rank: int = 0, group_size: int = 1,
+             preprocessing: Preprocessing = DEFAULT_PREPROCESSING) -> FinetuneResult:
+    """Run the fine-tuning described by ``config`` (see the module docstring).
+
+    Args:
+        config: the run's options.
+        rank, group_size: this worker's place in data-parallel training (the caller has
+            initialised communication and set the parallel context); 0 and 1 alone.
+        preprocessing: the eval transform record; train augmentation and eval crop follow
+            ``config.image_size``.
+
+    Raises:
+        DatasetError: the data folder is unusable (no classes, one class, a bad image, ...).
+        OutputError: the output folder is unwritable or lacks space; raised before training.
+        CheckpointError: ``model`` or the ``last.ckpt`` to resume cannot be restored.
+        KeyboardInterrupt: after saving a resumable ``last.ckpt``.
+    """
+    _check_config(config)
+    writer = rank == 0
+    data = read_image_folder(config.data, config.val_split, config.seed)
+    output = Path(config.output)
+    if writer:
+        _prepare_output(output)
+
+    resume_params = _resume_params(output, data) if config.resume else None
+    arch = _resume_arch(resume_params) if resume_params is not None else config.arch
+    ms.set_seed(config.seed)
+    net = _build_network(config, arch, len(data.classes), from_resume=resume_params is not None)
+    frozen = freeze(net, backbone=config.freeze_backbone, stages=config.freeze_stages)
+    if frozen:
+        print(f"frozen: {len(frozen)} parameter tensors; training "
+              f"{len(net.trainable_params())}")
+
+    spe = steps_per_epoch(len(data.train), config.batch_size, group_size)
+    if spe < 1:
+        raise DatasetError(str(config.data), f"{len(data.train)} train images make no full "
+                                            f"batch of {config.batch_size} x {group_size} "
+                                            "worker(s); lower --batch-size")
+    total_steps = spe * config.epochs
+    rates = warmup_cosine(config.lr, total_steps, int(round(config.warmup_epochs * spe)))
+    optimizer = momentum_optimizer(net.trainable_params(), rates, momentum=config.momentum,
+                                   weight_decay=config.weight_decay)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    train_step = nn.TrainOneStepCell(nn.WithLossCell(net, loss_fn), optimizer)
+    if writer:
+        _check_space(output, train_step)
+        if data.split is not None:
+            write_text(output / SPLIT_FILE, json.dumps(data.split, indent=1) + "\n")
+
+    start_epoch, best_top1 = 0, -1.0
+    metrics = read_metrics(output / METRICS_FILE) if writer else []
+    if resume_params is not None:
+        start_epoch, best_top1 = _restore_training(train_step, resume_params, output)
+        metrics = [row for row in metrics if row["epoch"] <= start_epoch]
+    run = _Run(config, data, net, train_step, optimizer, rates, spe, rank, group_size,
+               preprocessing, arch, writer, output, metrics, best_top1)
+    previous_mode = ms.get_context("mode")
+    ms.set_context(mode=ms.GRAPH_MODE)
+    try:
+        run.train(start_epoch)
+    finally:
+        ms.set_context(mode=previous_mode)
+    net.set_train(False)
+    return FinetuneResult(output, data.classes, run.metrics, run.step_losses, net)
+
+
+def _check_config(config: FinetuneConfig) -> None:
+    if config.arch.lower() not in VARIANTS:
+        raise ValueError(f"unknown arch {config.arch!r}; available: {', '.join(VARIANTS)}")
+    for name in ("epochs", "batch_size", "workers"):
+        if getattr(config, name) < 1:
+            raise ValueError(f"{name} must be >= 1, got {getattr(config, name)}")
+    if config.image_size is not None and config.image_size < 8:
+        raise ValueError(f"image_size must be >= 8, got {config.image_size}")
+    if not config.lr > 0:
+        raise ValueError(f"lr must be positive, got {config.lr}")
+
+
+def _prepare_output(output: Path) -> None:
+    """Create ``output`` and prove it writable with a real file, before any training."""
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        with atomic_path(output / ".write-test") as probe:
+            probe.write_bytes(b"ok")
+        (output / ".write-test").unlink()
+    except OSError as error:
+        raise OutputError(str(output), f"output folder is not writable "
+                                       f"({error.strerror or error})") from error
+
+
+def _check_space(output: Path, train_step: nn.Cell) -> None:
+    """Fail now if ``output`` cannot hold last.ckpt, best.ckpt and one temporary copy."""
+    checkpoint_bytes = sum(int(np.prod(p.shape)) * p.data.itemsize
+                           for p in train_step.get_parameters())
+    needed = 3 * checkpoint_bytes + SPACE_MARGIN_BYTES
+    free = shutil.disk_usage(output).free
+    if free < needed:
+        raise OutputError(str(output), f"too little free disk space: {free / 2 ** 20:.0f} MiB "
+                                       f"free, {needed / 2 ** 20:.0f} MiB needed for the "
+                                       "checkpoints")
+
+
+def _build_network(config: FinetuneConfig, arch: str, num_classes: int,
+                   from_resume: bool) -> GhostNet:
+    """The network with a ``num_classes`` head; the backbone restored from ``config.model``."""
+    if from_resume or config.model is None:
+        return create_network(arch, num_classes, drop_rate=config.drop_rate)
+    model = Path(config.model)
+    if model.suffix == ".ckpt":
+        return create_network(arch, num_classes, pretrained=model, drop_rate=config.drop_rate)
+    raise CheckpointError(f"{config.model}: not a checkpoint file; loading by hub name needs "
+                          "the hub client")
+
+
+def _resume_params(output: Path, data: ImageFolderData) -> Mapping[str, object]:
+    last = output / LAST_CHECKPOINT
+    params = read_checkpoint(last)
+    names = class_names_from_checkpoint(params, str(last))
+    if names is not None and tuple(names) != data.classes:
+        raise CheckpointError(f"{last}: trained on classes {names}, but the data has "
+                              f"{list(data.classes)}")
+    return params
+
+
+def _resume_arch(params: Mapping[str, object]) -> str:
+    arch = params.get(ARCH_KEY)
+    if not isinstance(arch, str) or arch not in VARIANTS:
+        raise CheckpointError(f"{LAST_CHECKPOINT}: no valid {ARCH_KEY!r} entry to resume from")
+    return arch
+
+
+def _scalar(value: object) -> float:
+    """A number stored by ``append_dict`` (a Parameter or Tensor after loading)."""
+    if hasattr(value, "asnumpy"):
+        return float(np.asarray(value.asnumpy()).reshape(-1)[0])
+    return float(value)  # type: ignore[arg-type]
+
+
+def _restore_training(train_step: nn.Cell, params: Mapping[str, object],
+                      output: Path) -> Tuple[int, float]:
+    """Load weights, momenta and ``global_step`` into ``train_step``; (epoch, best top-1).
+
+    The learning-rate list is not loaded: it is recomputed from the options, and its
+    position is ``global_step``.
+    """
+    wanted = [p.name for p in train_step.get_parameters() if p.name != "learning_rate"]
+    missing = [name for name in wanted if name not in params]
+    if missing:
+        raise CheckpointError(f"{output / LAST_CHECKPOINT}: cannot resume, missing "
+                              f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}")
+    selected = {name: params[name] for name in wanted}
+    not_loaded, _ = ms.load_param_into_net(train_step, selected, strict_load=True)
+    if not_loaded:
+        raise CheckpointError(f"{output / LAST_CHECKPOINT}: not restored: {not_loaded[:5]}")
+    return int(_scalar(params[EPOCH_KEY])), _scalar(params.get(BEST_TOP1_KEY, -1.0))
+
+
+class _Run:
+    """The epoch loop of one run, with its checkpointing; built and driven by finetune."""
+
+    def __init__(self, config: FinetuneConfig, data: ImageFolderData, net: GhostNet,
+                 train_step: nn.Cell, optimizer: nn.Momentum, rates: List[float], spe: int,
+                 rank: int, group_size: int, preprocessing: Preprocessing, arch: str,
+                 writer: bool, output: Path, metrics: List[Row], best_top1: float) -> None:
+        self.config, self.data, self.net = config, data, net
+        self.train_step, self.optimizer, self.rates = train_step, optimizer, rates
+        self.spe, self.rank, self.group_size = spe, rank, group_size
+        self.arch, self.writer, self.output = arch, writer, output
+        self.metrics, self.best_top1 = metrics, best_top1
+        self.step_losses: List[float] = []
+        self.train_ops = (train_transforms(preprocessing, config.image_size) if config.augment
+                          else eval_transforms(preprocessing, config.image_size))
+        self.eval_ops = eval_transforms(preprocessing, config.image_size)
+        self.epoch = 0
+
+    def global_step(self) -> int:
+        return int(self.optimizer.global_step.asnumpy().reshape(-1)[0])
+
+    def train(self, start_epoch: int) -> None:
+        for epoch in range(start_epoch, self.config.epochs):
+            self.epoch = epoch
+            try:
+                loss, seconds = self._train_epoch(epoch)
+            except KeyboardInterrupt:
+                if self.writer:
+                    self._save(self.output / LAST_CHECKPOINT, epoch)
+                    print(f"\ninterrupted: resumable checkpoint saved at step "
+                          f"{self.global_step()} ({self.output / LAST_CHECKPOINT})")
+                raise
+            if self.writer:
+                self._end_epoch(epoch, loss, seconds)
+
+    def _train_epoch(self, epoch: int) -> Tuple[float, float]:
+        config = self.config
+        done = self.global_step() - epoch * self.spe
+        dataset = train_dataset(self.data.train, self.train_ops, config.batch_size,
+                                epoch=epoch, seed=config.seed, num_shards=self.group_size,
+                                shard_id=self.rank, skip_batches=done, workers=config.workers)
+        images = config.batch_size * self.group_size
+        self.train_step.set_train(True)
+        losses: List[float] = []
+        started = time.perf_counter()
+        bar = tqdm(total=self.spe, initial=done, desc=f"epoch {epoch + 1}/{config.epochs}",
+                   unit="step", disable=not (config.progress and self.writer), leave=True)
+        with bar:
+            for image, label in dataset.create_tuple_iterator(num_epochs=1):
+                tick = time.perf_counter()
+                loss = float(self.train_step(image, label).asnumpy())
+                losses.append(loss)
+                self.step_losses.append(loss)
+                bar.set_postfix(loss=f"{loss:.4f}",
+                                img_s=f"{images / max(time.perf_counter() - tick, 1e-9):.0f}")
+                bar.update(1)
+        seconds = time.perf_counter() - started
+        return (float(np.mean(losses)) if losses else math.nan), seconds
+
+    def _end_epoch(self, epoch: int, train_loss: float, seconds: float) -> None:
+        val_loss, top1, top5 = self.evaluate()
+        step = self.global_step()
+        row: Row = {
+            "epoch": epoch + 1, "step": step, "lr": self.rates[max(step - 1, 0)],
+            "train_loss": train_loss, "val_loss": val_loss, "val_top1": top1, "val_top5": top5,
+            "epoch_seconds": seconds,
+            "images_per_second": self.spe * self.config.batch_size * self.group_size / seconds,
+        }
+        self.metrics.append(row)
+        improved = top1 > self.best_top1
+        if improved:
+            self.best_top1 = top1
+        self._save(self.output / LAST_CHECKPOINT, epoch + 1)
+        if improved:
+            copy_file(self.output / LAST_CHECKPOINT, self.output / BEST_CHECKPOINT)
+        write_metrics(self.output / METRICS_FILE, self.metrics)
+        draw_curves(self.output / CURVES_FILE, self.metrics)
+        print(f"epoch {epoch + 1}: train loss {train_loss:.4f}, val loss {val_loss:.4f}, "
+              f"val top-1 {top1:.4f}, top-5 {top5:.4f}{' (best)' if improved else ''}",
+              flush=True)
+
+    def evaluate(self) -> Tuple[float, float, float]:
+        """(cross-entropy, top-1, top-5) of the network on val, in eval mode."""
+        self.net.set_train(False)
+        dataset = eval_dataset(self.data.val, self.eval_ops, self.config.batch_size,
+                               workers=self.config.workers)
+        logits, labels = [], []
+        for image, label in dataset.create_tuple_iterator(num_epochs=1):
+            logits.append(self.net(image).asnumpy())
+            labels.append(label.asnumpy())
+        return topk_metrics(np.concatenate(logits), np.concatenate(labels))
+
+    def _save(self, path: Path, epochs_done: int) -> None:
+        extra: Dict[str, object] = dict(class_names_entry(self.data.classes))
+        extra[ARCH_KEY] = self.arch
+        extra[EPOCH_KEY] = int(epochs_done)
+        extra[BEST_TOP1_KEY] = float(self.best_top1)
+        if self.config.image_size is not None:
+            extra[IMAGE_SIZE_KEY] = int(self.config.image_size)
+        with atomic_path(path) as temporary:
+            ms.save_checkpoint(self.train_step, str(temporary), append_dict=extra)
+
+
+def topk_metrics(logits: np.ndarray, labels: np.ndarray) -> Tuple[float, float, float]:
+    """(mean cross-entropy, top-1 accuracy, top-5 accuracy) of ``logits`` against ``labels``;
+    top-5 is top-``k`` with ``k = min(5, classes)``."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    loss = float(-log_probs[np.arange(len(labels)), labels].mean())
+    order = np.argsort(-logits, axis=1)
+    k = min(5, logits.shape[1])
+    top1 = float((order[:, 0] == labels).mean())
+    top5 = float((order[:, :k] == labels[:, None]).any(axis=1).mean())
+    return loss, top1, top5
