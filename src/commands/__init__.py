@@ -3,6 +3,6 @@
 A command module exposes ``register(subparsers)``, which adds its parser and sets
 ``run=<function(args) -> int>`` as the parser default.
 """
-from . import validate
+from . import finetune, validate
 
-COMMANDS = (validate,)
+COMMANDS = (validate, finetune)
