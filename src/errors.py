@@ -64,6 +64,73 @@ class ShapeMismatchError(CheckpointError):
         super().__init__(f"{source}: {len(self.mismatches)} shape mismatch(es): {shown}")
 
 
+class DownloadError(GhostnetHubError, OSError):
+    """A download that failed: bad URL or scheme, network error, timeout, or retries spent.
+
+    Also an ``OSError``, so code that already handles I/O failures keeps working.
+    """
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        # One argument only: OSError reads two positional arguments as (errno, strerror).
+        super().__init__(f"{url}: {reason}")
+
+
+class HTTPStatusError(DownloadError):
+    """A server that answered with an HTTP error status (4xx at once, 5xx once retries ran out)."""
+
+    def __init__(self, url: str, status: int, message: str = "") -> None:
+        self.status = status
+        detail = f" {message}" if message else ""
+        super().__init__(url, f"HTTP {status}{detail}")
+
+
+class DownloadTooLargeError(DownloadError):
+    """A download larger than the configured limit (``MSHUB_MAX_DOWNLOAD_BYTES``)."""
+
+    def __init__(self, url: str, size: int, limit: int, announced: bool) -> None:
+        self.size = size
+        self.limit = limit
+        what = "announces" if announced else "sent more than"
+        super().__init__(url, f"server {what} {size} bytes; the limit is {limit} bytes")
+
+
+class IntegrityError(DownloadError):
+    """Content whose sha256 differs from the expected one. Nothing is kept of it."""
+
+    def __init__(self, source: str, expected: str, actual: str) -> None:
+        self.expected = expected
+        self.actual = actual
+        super().__init__(source, f"sha256 mismatch: expected {expected}, got {actual}")
+
+
+class OfflineError(GhostnetHubError, OSError):
+    """An asset that is needed from the network while offline mode (``MSHUB_OFFLINE``) is on."""
+
+    def __init__(self, asset: str, path: str, reason: str = "not in the cache") -> None:
+        self.asset = asset
+        self.path = path
+        super().__init__(f"offline mode: {asset} is {reason} (looked for {path}); "
+                         "unset MSHUB_OFFLINE or fill the cache first")
+
+
+class UnsafeAssetNameError(CardError):
+    """An asset link whose file name could escape the cache or is not a known weights format."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        super().__init__(url, f"unsafe asset name: {reason}")
+
+
+class CachePathError(GhostnetHubError, ValueError):
+    """A cache path part (user, version, card name) that could escape the cache root."""
+
+    def __init__(self, part: str, reason: str) -> None:
+        self.part = part
+        super().__init__(f"cache path part {part!r}: {reason}")
+
+
 class DatasetError(GhostnetHubError, ValueError):
     """An image folder that cannot be trained on. Names the folder or file at fault."""
 
