@@ -3,6 +3,6 @@
 A command module exposes ``register(subparsers)``, which adds its parser and sets
 ``run=<function(args) -> int>`` as the parser default.
 """
-from . import finetune, validate
+from . import finetune, publish, validate
 
-COMMANDS = (validate, finetune)
+COMMANDS = (validate, finetune, publish)
