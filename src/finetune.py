@@ -97,9 +97,11 @@ class FinetuneResult:
     output: Path
     classes: Tuple[str, ...]
     metrics: List[Row]
+    network: GhostNet
+    optimizer: nn.Momentum
+    """The optimizer after the run: its momenta and ``global_step`` (the schedule position)."""
     step_losses: List[float] = field(default_factory=list)
     """The loss of every step this process ran, in order (its own shard's loss)."""
-    network: Optional[GhostNet] = None
 
 
 def finetune(config: FinetuneConfig, *, rank: int = 0, group_size: int = 1,
@@ -129,7 +131,8 @@ def finetune(config: FinetuneConfig, *, rank: int = 0, group_size: int = 1,
     resume_params = _resume_params(output, data) if config.resume else None
     arch = _resume_arch(resume_params) if resume_params is not None else config.arch
     ms.set_seed(config.seed)
-    net = _build_network(config, arch, len(data.classes), from_resume=resume_params is not None)
+    net = build_network(config, len(data.classes), arch=arch,
+                        from_scratch=resume_params is not None)
     frozen = freeze(net, backbone=config.freeze_backbone, stages=config.freeze_stages)
     if frozen:
         print(f"frozen: {len(frozen)} parameter tensors; training "
@@ -155,6 +158,8 @@ def finetune(config: FinetuneConfig, *, rank: int = 0, group_size: int = 1,
     metrics = read_metrics(output / METRICS_FILE) if writer else []
     if resume_params is not None:
         start_epoch, best_top1 = _restore_training(train_step, resume_params, output)
+        step = int(optimizer.global_step.asnumpy().reshape(-1)[0])
+        print(f"resuming after epoch {start_epoch}, at step {step}")
         metrics = [row for row in metrics if row["epoch"] <= start_epoch]
     run = _Run(config, data, net, train_step, optimizer, rates, spe, rank, group_size,
                preprocessing, arch, writer, output, metrics, best_top1)
@@ -165,7 +170,7 @@ def finetune(config: FinetuneConfig, *, rank: int = 0, group_size: int = 1,
     finally:
         ms.set_context(mode=previous_mode)
     net.set_train(False)
-    return FinetuneResult(output, data.classes, run.metrics, run.step_losses, net)
+    return FinetuneResult(output, data.classes, run.metrics, net, optimizer, run.step_losses)
 
 
 def _check_config(config: FinetuneConfig) -> None:
@@ -204,10 +209,13 @@ def _check_space(output: Path, train_step: nn.Cell) -> None:
                                        "checkpoints")
 
 
-def _build_network(config: FinetuneConfig, arch: str, num_classes: int,
-                   from_resume: bool) -> GhostNet:
-    """The network with a ``num_classes`` head; the backbone restored from ``config.model``."""
-    if from_resume or config.model is None:
+def build_network(config: FinetuneConfig, num_classes: int, *, arch: Optional[str] = None,
+                  from_scratch: bool = False) -> GhostNet:
+    """The network with a fresh ``num_classes`` head and the backbone restored from
+    ``config.model`` in the same call (random weights when there is no model, or when
+    ``from_scratch``: a resume overwrites them anyway)."""
+    arch = config.arch if arch is None else arch
+    if from_scratch or config.model is None:
         return create_network(arch, num_classes, drop_rate=config.drop_rate)
     model = Path(config.model)
     if model.suffix == ".ckpt":
