@@ -262,6 +262,7 @@ def _restore_training(train_step: nn.Cell, params: Mapping[str, object],
                               f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}")
     selected = {name: params[name] for name in wanted}
     not_loaded, _ = ms.load_param_into_net(train_step, selected, strict_load=True)
+    not_loaded = [name for name in not_loaded if name != "learning_rate"]
     if not_loaded:
         raise CheckpointError(f"{output / LAST_CHECKPOINT}: not restored: {not_loaded[:5]}")
     return int(_scalar(params[EPOCH_KEY])), _scalar(params.get(BEST_TOP1_KEY, -1.0))
