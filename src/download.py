@@ -74,7 +74,7 @@ class DownloadResult:
     """Whether a ``Range`` request continued a partial body."""
 
 
-def download(url: str, dest: Path, *, expected_sha256: str,
+def download(url: str, dest: Path, *, expected_sha256: Optional[str],
              max_bytes: Optional[int] = None,
              connect_timeout: Optional[float] = None,
              read_timeout: Optional[float] = None,
@@ -90,7 +90,8 @@ def download(url: str, dest: Path, *, expected_sha256: str,
         url: an http, https or file URL.
         dest: the final path; its folder is created when missing. An existing file there is
             replaced, atomically, only after the new one is verified.
-        expected_sha256: 64 hex digits, or a prefix of 8 to 63 (matched as a prefix).
+        expected_sha256: 64 hex digits, or a prefix of 8 to 63 (matched as a prefix); None
+            only for files that have no published digest (model cards), kept unchecked.
         max_bytes: refuse a body announced or found larger than this.
         connect_timeout: seconds allowed to connect, TLS handshake included.
         read_timeout: seconds any single read may wait.
@@ -108,7 +109,7 @@ def download(url: str, dest: Path, *, expected_sha256: str,
         IntegrityError: the body's sha256 differs from ``expected_sha256``.
         OSError: ``dest``'s folder cannot be written.
     """
-    expected = normalize_sha256(expected_sha256)
+    expected = None if expected_sha256 is None else normalize_sha256(expected_sha256)
     scheme = urlsplit(url).scheme.lower()
     if scheme not in SCHEMES:
         raise DownloadError(url, f"unsupported scheme {scheme!r}; use one of {', '.join(SCHEMES)}")
@@ -135,7 +136,7 @@ def download(url: str, dest: Path, *, expected_sha256: str,
             stream.flush()
             os.fsync(stream.fileno())
         actual = partial.hasher.hexdigest()
-        if not digest_matches(expected, actual):
+        if expected is not None and not digest_matches(expected, actual):
             raise IntegrityError(url, expected, actual)
         os.replace(temp, dest)
         _fsync_folder(dest.parent)

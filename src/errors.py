@@ -131,6 +131,22 @@ class CachePathError(GhostnetHubError, ValueError):
         super().__init__(f"cache path part {part!r}: {reason}")
 
 
+class HubNameError(GhostnetHubError, ValueError):
+    """A name given to the hub client that resolves to no card."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        self.name = name
+        super().__init__(f"{name!r}: {reason}")
+
+
+class UntrustedRepoError(GhostnetHubError):
+    """Loading would run a hub conf from outside this module without ``trust_repo=True``."""
+
+
+class HubConfError(GhostnetHubError):
+    """A module directory whose ``mindspore_hub_conf.py`` is missing or returns no network."""
+
+
 class DatasetError(GhostnetHubError, ValueError):
     """An image folder that cannot be trained on. Names the folder or file at fault."""
 

@@ -13,6 +13,8 @@ from typing import Dict, Optional, Sequence, Union
 from .checkpoint import classifier_mismatch, read_checkpoint, restore
 from .errors import UnknownModelError
 from .ghostnet import CLASSIFIER_PARAMS, VARIANTS, GhostNet, build_ghostnet
+from .pretrained import pretrained_record
+from .weights import fetch
 
 MODEL_NAMES = tuple(VARIANTS)
 """Every name ``create_network`` accepts (case-insensitive)."""
@@ -37,7 +39,9 @@ def create_network(name: str, num_classes: Optional[int] = None, *,
             argument). Defaults to the checkpoint's when restoring, else 1000. When it
             differs from the checkpoint's, the classifier is left freshly initialised and
             everything else is restored: fine-tuning from a pretrained backbone.
-        pretrained: False for random weights, or the path of a ``.ckpt`` file.
+        pretrained: False for random weights; True for the model's published weights
+            (through the hub client: fetched, verified, cached); a ``.ckpt`` file path; or
+            a hub name (uid, short uid, card URL or card path).
         features_only: return a backbone giving feature maps at strides 2 to 32.
         out_indices: which feature maps ``features_only`` returns.
         in_channels: input channels (1 for grayscale).
@@ -45,6 +49,8 @@ def create_network(name: str, num_classes: Optional[int] = None, *,
 
     Raises:
         UnknownModelError: ``name`` is not a known variant (a ``ValueError``).
+        ValueError: ``pretrained=True`` for a variant without published weights.
+        HubNameError, CardError, OfflineError, DownloadError: fetching the weights failed.
         CheckpointError: the checkpoint is unreadable or does not fit the network.
         TypeError: an unknown keyword argument or an extra positional argument.
     """
@@ -55,10 +61,9 @@ def create_network(name: str, num_classes: Optional[int] = None, *,
         return build_ghostnet(key, num_classes=1000 if num_classes is None else num_classes,
                               in_channels=in_channels, drop_rate=drop_rate,
                               features_only=features_only, out_indices=out_indices)
-    if pretrained is True or not isinstance(pretrained, (str, Path)):
-        raise ValueError(f"pretrained must be False or a checkpoint path, got {pretrained!r}")
-    source = str(pretrained)
-    params = read_checkpoint(pretrained)
+    checkpoint = _checkpoint_path(key, pretrained)
+    source = str(checkpoint)
+    params = read_checkpoint(checkpoint)
     if num_classes is None:
         head = params.get(CLASSIFIER_PARAMS[0])
         num_classes = 1000 if head is None else int(head.shape[0])
@@ -73,3 +78,21 @@ def create_network(name: str, num_classes: Optional[int] = None, *,
     restore(net, params, source=source, drop_head=drop_head)
     net.set_train(False)
     return net
+
+
+def _checkpoint_path(name: str, pretrained: Weights) -> Path:
+    """The local checkpoint file that ``pretrained`` designates, fetched through the hub if need be."""
+    if pretrained is True:
+        record = pretrained_record(name)
+        if record is None:
+            with_weights = ", ".join(n for n in MODEL_NAMES if pretrained_record(n))
+            raise ValueError(f"{name} has no published weights (models with weights: "
+                             f"{with_weights}); pass a checkpoint path or a hub name")
+        return fetch(record.uid).checkpoint
+    if not isinstance(pretrained, (str, Path)) or isinstance(pretrained, bool):
+        raise TypeError(f"pretrained must be a bool, a checkpoint path or a hub name, "
+                        f"got {pretrained!r}")
+    path = Path(pretrained).expanduser()
+    if path.suffix.lower() == ".ckpt":
+        return path
+    return fetch(str(pretrained)).checkpoint

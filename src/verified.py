@@ -34,11 +34,18 @@ def marker_vouches(path: Path, expected_sha256: str) -> bool:
     Raises:
         ValueError: ``expected_sha256`` is not 8 to 64 hex digits.
     """
+    recorded = recorded_sha256(path)
+    return recorded is not None and digest_matches(expected_sha256, recorded)
+
+
+def recorded_sha256(path: Path) -> Optional[str]:
+    """The full digest the marker records for ``path``, if the file is unchanged since."""
     stamp = _stamp(path)
     recorded = _read_marker(path)
-    return (stamp is not None and recorded is not None and recorded.get("stamp") == stamp
-            and isinstance(recorded.get("sha256"), str)
-            and digest_matches(expected_sha256, recorded["sha256"]))
+    if stamp is None or recorded is None or recorded.get("stamp") != stamp:
+        return None
+    digest = recorded.get("sha256")
+    return digest if isinstance(digest, str) else None
 
 
 def verify(path: Path, expected_sha256: str) -> bool:

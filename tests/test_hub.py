@@ -1,0 +1,389 @@
+"""The hub client against a real loopback hub: an index of cards and a checkpoint over HTTP."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import mindspore as ms
+import numpy as np
+import pytest
+
+import hub_conf
+from src import hub
+from src.card import WeakHashWarning
+from src.errors import (CardError, DownloadError, HTTPStatusError, HubNameError, IntegrityError,
+                        OfflineError, UnknownModelError, UnsafeAssetNameError,
+                        UntrustedRepoError)
+from src.ghostnet import GhostNet, build_ghostnet
+from src.hashing import sha256_file
+from src.index import write_listing
+from src.settings import get_settings
+from tests.conftest import REPO_ROOT
+from tests.httpserver import FileServer
+from tests.zoo_checkpoint import randomize
+
+USER, VERSION, CARD = "testuser", "1.0", "ghostnet_050_digits"
+UID = f"{USER}/{VERSION}/{CARD}"
+ASSET = "ghostnet_050_digits.ckpt"
+
+
+def card_text(link: str, sha256: str, model_name: str = "ghostnet_050") -> str:
+    """A hub card for one checkpoint asset."""
+    return textwrap.dedent(f"""\
+        # {model_name}
+
+        ---
+
+        model-name: {model_name}
+
+        backbone-name: ghostnet
+
+        module-type: cv
+
+        fine-tunable: True
+
+        model-version: {VERSION}
+
+        train-dataset: digits
+
+        author: test
+
+        update-time: 2026-11-30
+
+        repo-link: <https://example.org/models/ghostnet>
+
+        user-id: {USER}
+
+        used-for: inference
+
+        mindspore-version: 2.10
+
+        asset:
+
+        -
+            file-format: ckpt
+            asset-link: <{link}>
+            asset-sha256: {sha256}
+
+        license: Apache2.0
+
+        summary: test card
+
+        ---
+
+        A card made by the test.
+        """)
+
+
+@dataclass
+class LoopbackHub:
+    """A served folder with ``index/<uid>.md`` and ``assets/<ckpt>``, and its server."""
+
+    root: Path
+    server: FileServer
+    net: GhostNet
+    sha256: str
+
+    @property
+    def index_url(self) -> str:
+        return self.server.url("index")
+
+    @property
+    def asset_path(self) -> str:
+        return f"assets/{ASSET}"
+
+    def write_card(self, link: str = "", sha256: str = "", name: str = CARD,
+                   model_name: str = "ghostnet_050") -> Path:
+        card = self.root / "index" / USER / VERSION / f"{name}.md"
+        card.parent.mkdir(parents=True, exist_ok=True)
+        card.write_text(card_text(link or self.server.url(self.asset_path),
+                                  sha256 or self.sha256, model_name))
+        write_listing(self.root / "index")
+        return card
+
+    def cached_asset(self) -> Path:
+        return hub.get_hub_dir() / USER / VERSION / ASSET
+
+
+@pytest.fixture(scope="module")
+def served_net() -> GhostNet:
+    net = build_ghostnet("ghostnet_050", initialize=False)
+    randomize(net, seed=3)
+    net.set_train(False)
+    return net
+
+
+@pytest.fixture
+def loopback(tmp_path: Path, served_net: GhostNet,
+             monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackHub]:
+    root = tmp_path / "served"
+    (root / "assets").mkdir(parents=True)
+    ms.save_checkpoint(served_net, str(root / "assets" / ASSET))
+    with FileServer(root) as server:
+        hub_ = LoopbackHub(root, server, served_net, sha256_file(root / "assets" / ASSET))
+        hub_.write_card()
+        monkeypatch.setenv("MSHUB_INDEX", hub_.index_url)
+        monkeypatch.setenv("MSHUB_CACHE_DIR", str(tmp_path / "cache"))
+        get_settings.cache_clear()
+        yield hub_
+
+
+@pytest.fixture
+def images() -> ms.Tensor:
+    return ms.Tensor(np.random.default_rng(5).normal(size=(2, 3, 32, 32)).astype(np.float32))
+
+
+def assert_same_logits(net, expected: GhostNet, images: ms.Tensor) -> None:
+    assert not net.training
+    np.testing.assert_array_equal(net(images).asnumpy(), expected(images).asnumpy())
+
+
+@pytest.mark.parametrize("form", ["uid", "short uid", "url", "card path"])
+def test_load_by_each_name_form(loopback: LoopbackHub, images, form):
+    name = {"uid": UID, "short uid": f"{USER}/ghostnet_050",
+            "url": loopback.server.url(f"index/{UID}.md"),
+            "card path": str(loopback.root / "index" / f"{UID}.md")}[form]
+    assert_same_logits(hub.load(name), loopback.net, images)
+    assert loopback.server.full_gets(loopback.asset_path) == 1
+    assert loopback.cached_asset().is_file()
+    # a card fetched from an index is cached for offline use; a local card stays where it is
+    cached_card = hub.get_hub_dir() / USER / VERSION / f"{CARD}.md"
+    assert cached_card.is_file() == (form != "card path")
+
+
+def test_local_folder_index_and_real_client_sources(loopback: LoopbackHub, images):
+    net = hub.load(UID, index=str(loopback.root / "index"))
+    assert_same_logits(net, loopback.net, images)
+    card = str(loopback.root / "index" / f"{UID}.md")
+    assert_same_logits(hub.load(card, source="local"), loopback.net, images)
+    with pytest.raises(HubNameError, match="source"):
+        hub.load(UID, source="bitbucket")
+
+
+def test_short_uid_picks_the_newest_version(loopback: LoopbackHub):
+    older = loopback.root / "index" / USER / "0.9" / f"{CARD}.md"
+    older.parent.mkdir(parents=True)
+    older.write_text(card_text(loopback.server.url(loopback.asset_path), "0" * 64)
+                     .replace(f"model-version: {VERSION}", "model-version: 0.9"))
+    newer_10 = loopback.root / "index" / USER / "1.10" / f"{CARD}.md"
+    newer_10.parent.mkdir(parents=True)
+    newer_10.write_text(card_text(loopback.server.url(loopback.asset_path), loopback.sha256))
+    write_listing(loopback.root / "index")
+    fetched = hub.fetch(f"{USER}/ghostnet_050")
+    assert fetched.card_path.parent.name == "1.10"  # 1.10 > 1.0 > 0.9, compared as numbers
+
+
+def test_second_load_works_from_the_cache_with_the_server_stopped(loopback: LoopbackHub, images):
+    hub.load(UID)
+    loopback.server.stop()
+    assert_same_logits(hub.load(UID), loopback.net, images)
+    assert_same_logits(hub.load(UID, offline=True), loopback.net, images)
+
+
+def test_wrong_sha256_leaves_nothing_in_the_cache(loopback: LoopbackHub):
+    loopback.write_card(sha256="ab" * 32)
+    with pytest.raises(IntegrityError) as caught:
+        hub.load(UID)
+    message = str(caught.value)
+    assert loopback.server.url(loopback.asset_path) in message
+    assert "ab" * 32 in message and loopback.sha256 in message
+    folder = loopback.cached_asset().parent
+    assert not loopback.cached_asset().exists()
+    assert not list(folder.glob("*.incomplete"))
+
+
+def test_dropped_connection_is_resumed_with_a_range_request(loopback: LoopbackHub, images):
+    loopback.server.set_behaviour(loopback.asset_path, drop_first=1, drop_after=200_000)
+    assert_same_logits(hub.load(UID, quiet=True), loopback.net, images)
+    ranges = [r.range for r in loopback.server.requests_for(loopback.asset_path) if r.range]
+    assert ranges == ["bytes=200000-"]
+
+
+def test_missing_card_is_a_clear_error_with_the_url(loopback: LoopbackHub):
+    with pytest.raises(HTTPStatusError) as caught:
+        hub.load(f"{USER}/{VERSION}/no_such_card")
+    assert caught.value.status == 404
+    assert loopback.server.url(f"index/{USER}/{VERSION}/no_such_card.md") in str(caught.value)
+
+
+def test_server_error_then_success_is_retried(loopback: LoopbackHub, images, monkeypatch):
+    loopback.server.set_behaviour(loopback.asset_path, fail_first=1, fail_status=503)
+    assert_same_logits(hub.load(UID), loopback.net, images)
+    statuses = [r.status for r in loopback.server.requests_for(loopback.asset_path)]
+    assert statuses == [503, 200]
+
+
+def test_stalled_server_times_out_within_the_bound(loopback: LoopbackHub, monkeypatch):
+    monkeypatch.setenv("MSHUB_READ_TIMEOUT", "0.5")
+    monkeypatch.setenv("MSHUB_MAX_RETRIES", "1")
+    get_settings.cache_clear()
+    loopback.server.set_behaviour(loopback.asset_path, stall_s=5)
+    start = time.monotonic()
+    with pytest.raises(DownloadError, match="timed out|timeout"):
+        hub.load(UID, quiet=True)
+    # two attempts of 0.5 s reads plus a 0.2 s backoff; generous slack for a loaded machine
+    assert time.monotonic() - start < 3.5
+
+
+def test_two_processes_download_once_and_both_succeed(loopback: LoopbackHub, tmp_path):
+    loopback.server.set_behaviour(loopback.asset_path, chunk_bytes=256 * 1024,
+                                  chunk_delay_s=0.15)
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(REPO_ROOT)!r})
+        from src import hub
+        net = hub.load({UID!r}, quiet=True)
+        print("loaded", type(net).__name__)
+    """)
+    env = dict(os.environ, MSHUB_INDEX=loopback.index_url,
+               MSHUB_CACHE_DIR=str(hub.get_hub_dir()))
+    procs = [subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [proc.communicate(timeout=300) for proc in procs]
+    for proc, (out, err) in zip(procs, results):
+        assert proc.returncode == 0, err[-2000:]
+        assert "loaded GhostNet" in out
+    assert loopback.server.full_gets(loopback.asset_path) == 1
+
+
+def test_flipped_byte_in_the_cache_is_detected_and_fetched_again(loopback: LoopbackHub, images):
+    hub.load(UID)
+    cached = loopback.cached_asset()
+    data = bytearray(cached.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    cached.write_bytes(bytes(data))
+    assert not hub.info(UID).verified
+    assert_same_logits(hub.load(UID), loopback.net, images)
+    assert loopback.server.full_gets(loopback.asset_path) == 2
+    assert hub.info(UID).verified
+
+
+def test_flipped_byte_offline_is_an_error(loopback: LoopbackHub):
+    hub.load(UID)
+    cached = loopback.cached_asset()
+    data = bytearray(cached.read_bytes())
+    data[100] ^= 0x01
+    cached.write_bytes(bytes(data))
+    with pytest.raises(OfflineError, match="sha256"):
+        hub.load(UID, offline=True)
+
+
+def test_offline_with_an_empty_cache_opens_no_socket(loopback: LoopbackHub, monkeypatch):
+    def tripwire(*args, **kwargs):
+        raise AssertionError("a socket was opened while offline")
+
+    monkeypatch.setattr(socket.socket, "connect", tripwire)
+    monkeypatch.setenv("MSHUB_OFFLINE", "1")
+    get_settings.cache_clear()
+    with pytest.raises(OfflineError) as caught:
+        hub.load(UID)
+    assert CARD in str(caught.value)
+    assert loopback.server.requests == []
+
+
+@pytest.mark.parametrize("link", ["assets/..%2F..%2Fevil.ckpt", "assets/weights.sh"])
+def test_unsafe_asset_names_are_refused_before_download(loopback: LoopbackHub, link):
+    loopback.write_card(link=loopback.server.url("") + link)
+    with pytest.raises(UnsafeAssetNameError):
+        hub.load(UID)
+    assert all(not r.path.startswith("/assets") for r in loopback.server.requests)
+
+
+def test_sha256_that_yaml_reads_as_a_number_is_a_card_error(loopback: LoopbackHub):
+    loopback.write_card(sha256="1e10")
+    with pytest.raises(CardError) as caught:
+        hub.load(UID)
+    assert caught.value.field == "asset-sha256"
+    assert f"{CARD}.md" in str(caught.value)
+
+
+def test_short_sha256_prefix_loads_with_a_warning(loopback: LoopbackHub, images):
+    loopback.write_card(sha256=loopback.sha256[:8])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        net = hub.load(UID)
+    assert any(issubclass(w.category, WeakHashWarning) for w in caught)
+    assert_same_logits(net, loopback.net, images)
+
+
+def test_other_num_classes_restores_everything_but_the_classifier(loopback: LoopbackHub, images):
+    net = hub.load(UID, 10)
+    assert net.classifier.weight.shape == (10, 1280)
+    for name in ("conv_stem.weight", "blocks.5.dw.bn.moving_mean", "conv_head.weight"):
+        np.testing.assert_array_equal(net.parameters_dict()[name].asnumpy(),
+                                      loopback.net.parameters_dict()[name].asnumpy())
+    pooled = net.forward_head(net.forward_features(images), pre_logits=True)
+    expected = loopback.net.forward_head(loopback.net.forward_features(images), pre_logits=True)
+    np.testing.assert_array_equal(pooled.asnumpy(), expected.asnumpy())
+
+
+def test_not_pretrained_builds_without_fetching_the_asset(loopback: LoopbackHub):
+    net = hub.load(UID, 4, pretrained=False)
+    assert net.classifier.weight.shape == (4, 1280)
+    assert loopback.server.requests_for(loopback.asset_path) == []
+
+
+def test_asset_mirror_is_used_and_still_verified(loopback: LoopbackHub, images, monkeypatch):
+    loopback.write_card(link=f"https://unreachable.invalid/models/{ASSET}")
+    monkeypatch.setenv("MSHUB_ASSET_MIRROR", loopback.server.url("assets"))
+    get_settings.cache_clear()
+    assert_same_logits(hub.load(UID), loopback.net, images)
+    assert loopback.server.full_gets(loopback.asset_path) == 1
+
+
+def test_explicit_argument_wins_over_the_environment(loopback: LoopbackHub, monkeypatch):
+    monkeypatch.setenv("MSHUB_INDEX", str(loopback.root / "no-such-index"))
+    get_settings.cache_clear()
+    assert hub.fetch(UID, index=loopback.index_url).card.model_name == "ghostnet_050"
+
+
+def test_card_for_another_network_needs_a_trusted_repo(loopback: LoopbackHub, images):
+    loopback.write_card(model_name="resnet50")
+    with pytest.raises(UnknownModelError):
+        hub.load(UID)
+    with pytest.raises(UntrustedRepoError):
+        hub.load(UID, repo_dir=REPO_ROOT)
+
+
+def test_trusted_repo_dir_runs_its_hub_conf_the_real_clients_way(loopback: LoopbackHub, images):
+    net = hub.load(UID, repo_dir=REPO_ROOT, trust_repo=True)
+    assert_same_logits(net, loopback.net, images)
+
+
+def test_list_and_info(loopback: LoopbackHub):
+    assert [(e.uid, e.model_name) for e in hub.hub_list()] == [(UID, "ghostnet_050")]
+    assert [e.uid for e in hub.hub_list(index=str(loopback.root / "index"))] == [UID]
+    before = hub.info(UID)
+    assert (before.cached, before.verified) == (False, False)
+    assert before.card.assets[0].sha256 == loopback.sha256
+    hub.load(UID)
+    after = hub.info(UID)
+    assert (after.cached, after.verified) == (True, True)
+    assert after.checkpoint == loopback.cached_asset()
+    assert [e.uid for e in hub.hub_list(offline=True)] == [UID]
+
+
+def test_load_weights_and_set_hub_dir(loopback: LoopbackHub, tmp_path):
+    hub.set_hub_dir(tmp_path / "elsewhere")
+    try:
+        params = hub.load_weights(UID)
+        assert (tmp_path / "elsewhere" / USER / VERSION / ASSET).is_file()
+    finally:
+        hub.set_hub_dir(None)
+    assert len([n for n in params if not n.startswith("moments.")]) == \
+        len(list(loopback.net.get_parameters()))
+
+
+def test_create_network_goes_through_the_hub(loopback: LoopbackHub, images):
+    assert_same_logits(hub_conf.create_network("ghostnet_050", pretrained=UID), loopback.net,
+                       images)
+    with pytest.raises(ValueError, match="no published weights"):
+        hub_conf.create_network("ghostnet_050", pretrained=True)
