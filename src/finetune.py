@@ -7,7 +7,7 @@ A run:
 2. checks that the output folder is writable and has room for the checkpoints, before any
    training;
 3. builds the network with a fresh head for the data's classes, restoring the backbone from
-   ``model`` in the same call (a checkpoint file here, a hub name through the hub client);
+   ``model`` in the same call (a checkpoint file, or a hub name through the hub client);
 4. trains with label-smoothed cross-entropy and Momentum on a warm-up + cosine schedule
    (:mod:`.optim`), one jit-compiled step per batch (``nn.TrainOneStepCell`` in graph mode);
 5. after each epoch evaluates top-1/top-5 on val, saves ``last.ckpt`` (and ``best.ckpt``
@@ -34,6 +34,7 @@ import numpy as np
 from mindspore import nn
 from tqdm import tqdm
 
+from . import hub
 from .atomic import atomic_path, copy_file, write_text
 from .checkpoint import read_checkpoint
 from .class_names import class_names_entry, class_names_from_checkpoint
@@ -65,8 +66,8 @@ class FinetuneConfig:
     data: Path
     output: Path
     model: Optional[str] = None
-    """Where the backbone comes from: a ``.ckpt`` file, or a hub uid, card or card URL.
-    None trains ``arch`` from scratch."""
+    """Where the backbone comes from: a ``.ckpt`` file (built as ``arch``), or a hub uid,
+    card or card URL (built as the card's model-name). None trains ``arch`` from scratch."""
     arch: str = "ghostnet"
     epochs: int = 5
     batch_size: int = 32
@@ -131,8 +132,8 @@ def finetune(config: FinetuneConfig, *, rank: int = 0, group_size: int = 1,
     resume_params = _resume_params(output, data) if config.resume else None
     arch = _resume_arch(resume_params) if resume_params is not None else config.arch
     ms.set_seed(config.seed)
-    net = build_network(config, len(data.classes), arch=arch,
-                        from_scratch=resume_params is not None)
+    net, arch = build_network(config, len(data.classes), arch=arch,
+                              from_scratch=resume_params is not None)
     frozen = freeze(net, backbone=config.freeze_backbone, stages=config.freeze_stages)
     if frozen:
         print(f"frozen: {len(frozen)} parameter tensors; training "
@@ -210,18 +211,29 @@ def _check_space(output: Path, train_step: nn.Cell) -> None:
 
 
 def build_network(config: FinetuneConfig, num_classes: int, *, arch: Optional[str] = None,
-                  from_scratch: bool = False) -> GhostNet:
-    """The network with a fresh ``num_classes`` head and the backbone restored from
-    ``config.model`` in the same call (random weights when there is no model, or when
-    ``from_scratch``: a resume overwrites them anyway)."""
+                  from_scratch: bool = False) -> Tuple[GhostNet, str]:
+    """The network with a fresh ``num_classes`` head, with the backbone restored from
+    ``config.model`` in the same call, and its variant name.
+
+    ``model`` is a ``.ckpt`` file (built as ``arch``) or a hub name (uid, short uid, card URL
+    or card path), fetched and verified by the hub client and built as its card's
+    ``model-name``. Without a model, or ``from_scratch`` (a resume overwrites the weights
+    anyway), the weights are random.
+
+    Raises:
+        CheckpointError: the checkpoint does not fit the network.
+        HubNameError, CardError, DownloadError, IntegrityError, OfflineError: from the hub.
+    """
     arch = config.arch if arch is None else arch
     if from_scratch or config.model is None:
-        return create_network(arch, num_classes, drop_rate=config.drop_rate)
-    model = Path(config.model)
-    if model.suffix == ".ckpt":
-        return create_network(arch, num_classes, pretrained=model, drop_rate=config.drop_rate)
-    raise CheckpointError(f"{config.model}: not a checkpoint file; loading by hub name needs "
-                          "the hub client")
+        return create_network(arch, num_classes, drop_rate=config.drop_rate), arch
+    if config.model.endswith(".ckpt"):
+        return create_network(arch, num_classes, pretrained=Path(config.model),
+                              drop_rate=config.drop_rate), arch
+    fetched = hub.fetch(config.model, quiet=not config.progress)
+    arch = fetched.card.model_name.lower()
+    return create_network(arch, num_classes, pretrained=fetched.checkpoint,
+                          drop_rate=config.drop_rate), arch
 
 
 def _resume_params(output: Path, data: ImageFolderData) -> Mapping[str, object]:

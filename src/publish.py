@@ -4,6 +4,7 @@ The index is laid out as the MindSpore Hub's card tree, which the hub client rea
 
     <index>/<user>/<version>/<name>_<dataset>.md      the card; its uid is user/version/<card>
     <index>/assets/<sha256[:16]>_<name>_<dataset>.ckpt the asset, under a hash-prefixed name
+    <index>/index.json                                 the list of cards, for http(s) indexes
 
 The assets live in one folder of their own so that an index can be served from one root
 (``--asset-base-url`` is where ``<index>/assets`` is served) and so that a new version of a
@@ -32,6 +33,7 @@ from .data import eval_size
 from .errors import CardError, PublishError
 from .ghostnet import VARIANTS
 from .hashing import sha256_file
+from .index import write_listing
 from .pretrained import DEFAULT_PREPROCESSING
 from .run_log import METRICS_FILE, Row, read_metrics
 
@@ -136,6 +138,7 @@ def publish(request: PublishRequest) -> PublishResult:
     if not (asset_path.is_file() and sha256_file(asset_path) == digest):
         copy_file(source, asset_path)
     write_text(card_path, text)
+    write_listing(request.index)
     return PublishResult(uid, card_path, asset_path, digest, changed=True)
 
 

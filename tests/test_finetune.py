@@ -102,7 +102,8 @@ def test_head_replacement_keeps_the_backbone_bit_identical(tmp_path: Path) -> No
     ckpt = tmp_path / "source.ckpt"
     ms.save_checkpoint(source, str(ckpt))
     config = FinetuneConfig(data=tmp_path, output=tmp_path, model=str(ckpt), arch=ARCH)
-    net = build_network(config, 3)
+    net, arch = build_network(config, 3)
+    assert arch == ARCH
     saved = read_checkpoint(ckpt)
     for param in net.get_parameters():
         if param.name in CLASSIFIER_PARAMS:

@@ -1,18 +1,26 @@
 """Publishing a checkpoint to a hub index (src/publish.py, ghostnet publish)."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import mindspore as ms
+import numpy as np
 import pytest
 
+from src import hub
 from src.card import load_card
+from src.checkpoint import read_checkpoint
 from src.cli import main
 from src.class_names import class_names_entry
 from src.errors import PublishError
 from src.factory import create_network
+from src.finetune import FinetuneConfig, build_network
+from src.ghostnet import CLASSIFIER_PARAMS
 from src.hashing import sha256_file
 from src.publish import PublishRequest, publish
+from src.settings import get_settings
+from tests.httpserver import FileServer
 
 ARCH = "ghostnet_050"
 BASE_URL = "http://127.0.0.1:8000/assets"
@@ -99,3 +107,50 @@ def test_evaluation_comes_from_metrics_beside_the_checkpoint(tmp_path: Path) -> 
     card = load_card(result.card_path)
     assert card.evaluation == "top1acc75.00 | top5acc100.00"
     assert "| 2 | 0.8000 | 0.7000 | 0.7500 | 1.0000 |" in card.body
+
+
+def _assert_same_weights(net: object, ckpt: Path, skip: tuple = ()) -> None:
+    saved = read_checkpoint(ckpt)
+    for param in net.get_parameters():  # type: ignore[attr-defined]
+        if param.name not in skip:
+            np.testing.assert_array_equal(param.asnumpy(), saved[param.name].asnumpy(),
+                                          err_msg=param.name)
+
+
+def test_published_model_loads_by_uid_from_the_index_folder(
+        checkpoints: tuple, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    index = tmp_path / "index"
+    result = publish(PublishRequest(checkpoint=checkpoints[0], index=index, user="me",
+                                    version="1.0", dataset="pets",
+                                    asset_base_url=(index / "assets").as_uri()))
+    monkeypatch.setenv("MSHUB_INDEX", str(index))
+    get_settings.cache_clear()
+    net = hub.load("me/1.0/ghostnet_050_pets", quiet=True)
+    assert net.num_classes == 3
+    _assert_same_weights(net, checkpoints[0])
+    # the short uid finds it too, through the index.json that publish keeps
+    assert json.loads((index / "index.json").read_text())["cards"][0]["uid"] == result.uid
+    assert hub.load("me/ghostnet_050", quiet=True).num_classes == 3
+
+
+def test_published_model_loads_over_http_and_finetunes_from_its_uid(
+        checkpoints: tuple, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    index = tmp_path / "index"
+    index.mkdir()
+    with FileServer(index) as server:
+        publish(PublishRequest(checkpoint=checkpoints[1], index=index, user="me",
+                               version="1.0", dataset="pets",
+                               asset_base_url=server.url("assets")))
+        monkeypatch.setenv("MSHUB_INDEX", server.base_url)
+        get_settings.cache_clear()
+        fetched = hub.fetch("me/1.0/ghostnet_050_pets", quiet=True)
+        assert fetched.sha256 == sha256_file(checkpoints[1])
+        assert fetched.checkpoint.read_bytes() == checkpoints[1].read_bytes()
+        net = hub.load("me/1.0/ghostnet_050_pets", quiet=True)
+        _assert_same_weights(net, checkpoints[1])
+        # fine-tuning from the uid: backbone restored, a fresh 2-class head
+        config = FinetuneConfig(data=tmp_path, output=tmp_path, model="me/1.0/ghostnet_050_pets",
+                                progress=False)
+        tuned, arch = build_network(config, 2)
+        assert arch == ARCH and tuned.num_classes == 2
+        _assert_same_weights(tuned, checkpoints[1], skip=CLASSIFIER_PARAMS)
