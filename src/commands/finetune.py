@@ -63,6 +63,8 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                         help="fraction held out per class when DATA has no val/")
     parser.add_argument("--workers", type=int, default=defaults.workers,
                         help="data pipeline workers (default %(default)s)")
+    parser.add_argument("--drop-rate", type=float, default=defaults.drop_rate,
+                        help="dropout before the classifier (default %(default)s)")
     parser.add_argument("--no-augment", action="store_true",
                         help="train on the eval transform (no random crop, flip or jitter)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -77,7 +79,8 @@ def config_from_args(args: argparse.Namespace) -> FinetuneConfig:
         label_smoothing=args.label_smoothing, image_size=args.image_size,
         freeze_backbone=args.freeze_backbone, freeze_stages=args.freeze_stages,
         resume=args.resume, seed=args.seed, val_split=args.val_split, workers=args.workers,
-        augment=not args.no_augment, progress=not args.no_progress)
+        augment=not args.no_augment, drop_rate=args.drop_rate,
+        progress=not args.no_progress)
 
 
 def run(args: argparse.Namespace) -> int:
