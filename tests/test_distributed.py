@@ -18,18 +18,22 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 ARCH = "ghostnet_050"
 WORKERS = 2
-BATCH = 4  # per worker: the global batch is 8
-STEPS = 3  # 24 train images / global batch 8
+BATCH = 8  # per worker: the global batch is 16
+STEPS = 3  # 48 train images / global batch 16
 
 # Step losses of the 2-worker run (the mean of the two ranks' losses, each over its half of
-# the global batch) against one process over the same global batch. They are not bitwise
-# equal: in training mode BatchNorm normalises with the statistics of the batch it sees, and
-# under data parallelism each rank sees 4 images, not 8. Gradients are averaged exactly, so
-# the difference comes from normalisation alone; with 4 vs 8 images per statistic it moves
-# the loss of this 2-class problem (loss about ln 2 = 0.69) by a few hundredths. A 15 %
-# relative tolerance holds that with margin, yet fails on what would be real bugs: a rank
-# training on the wrong shard (a different batch), gradients summed instead of averaged
-# (a doubled step, visible from step 2), or replicas drifting apart.
+# the global batch) against one process over the same global batch of 16. They cannot be
+# bitwise equal: in training mode BatchNorm normalises with the statistics of the batch it
+# sees, and under data parallelism each rank sees 8 images, not 16 (BN is not synchronised).
+# - Step 1 starts from identical weights (same seed) on the same images, so only those
+#   statistics differ; measured here: 0.6997 vs 0.6905 (1.3 %). FIRST_STEP_RTOL = 5 %.
+# - Later steps also carry the earlier steps' slightly different gradients (computed through
+#   the per-rank normalisation, then averaged exactly), and this 2-class problem trained from
+#   scratch at batch 16 has noisy losses; measured: 3.9 % and 7.6 % at steps 2 and 3.
+#   LOSS_RTOL = 15 % holds that with margin, and still fails when a rank trains on the wrong
+#   shard, when the loop runs a different number of steps, or when the ranks diverge (their
+#   weights are compared bit for bit as well).
+FIRST_STEP_RTOL = 0.05
 LOSS_RTOL = 0.15
 
 
@@ -42,12 +46,12 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("dp-data")
-    write_image_folder(root / "train", classes=2, per_class=12)
+    write_image_folder(root / "train", classes=2, per_class=24)
     write_image_folder(root / "val", classes=2, per_class=2)
     return root
 
 
-OPTIONS = ["--arch", ARCH, "--epochs", "1", "--lr", "0.05", "--image-size", "16",
+OPTIONS = ["--arch", ARCH, "--epochs", "1", "--lr", "0.01", "--image-size", "16",
            "--no-augment", "--drop-rate", "0", "--workers", "1", "--no-progress",
            "--warmup-epochs", "0", "--seed", "3"]
 
@@ -75,7 +79,8 @@ def test_two_workers_stay_identical_and_match_one_process(data: Path, tmp_path: 
 
     single = finetune(FinetuneConfig(
         data=data, output=tmp_path / "single", arch=ARCH, epochs=1, batch_size=BATCH * WORKERS,
-        lr=0.05, image_size=16, augment=False, drop_rate=0.0, workers=1, progress=False,
+        lr=0.01, image_size=16, augment=False, drop_rate=0.0, workers=1, progress=False,
         warmup_epochs=0, seed=3))
     distributed = np.mean([report["step_losses"] for report in reports], axis=0)
+    assert distributed[0] == pytest.approx(single.step_losses[0], rel=FIRST_STEP_RTOL)
     np.testing.assert_allclose(distributed, single.step_losses, rtol=LOSS_RTOL)
