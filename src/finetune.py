@@ -15,8 +15,8 @@ A run:
    rewrites ``metrics.csv`` and ``curves.png`` (:mod:`.run_log`).
 
 ``resume=True`` reloads ``last.ckpt``: weights, momenta, epoch and schedule position. Ctrl-C
-saves a resumable ``last.ckpt`` (at the step reached) before the ``KeyboardInterrupt``
-propagates. Under data-parallel training every rank calls :func:`finetune` with its
+(or SIGTERM) saves a resumable ``last.ckpt`` (at the step reached) before the
+``KeyboardInterrupt`` propagates. Under data-parallel training every rank calls :func:`finetune` with its
 ``rank`` and ``group_size``; each trains on its shard, and rank 0 alone writes files.
 """
 from __future__ import annotations
@@ -24,6 +24,8 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -293,27 +295,33 @@ class _Run:
         self.arch, self.writer, self.output = arch, writer, output
         self.metrics, self.best_top1 = metrics, best_top1
         self.step_losses: List[float] = []
+        self.signals = _StopSignals()
+        self.completed = 0
+        """Epochs finished and saved; what a checkpoint written on interruption records."""
         self.train_ops = (train_transforms(preprocessing, config.image_size) if config.augment
                           else eval_transforms(preprocessing, config.image_size))
         self.eval_ops = eval_transforms(preprocessing, config.image_size)
-        self.epoch = 0
 
     def global_step(self) -> int:
         return int(self.optimizer.global_step.asnumpy().reshape(-1)[0])
 
     def train(self, start_epoch: int) -> None:
-        for epoch in range(start_epoch, self.config.epochs):
-            self.epoch = epoch
-            try:
-                loss, seconds = self._train_epoch(epoch)
-            except KeyboardInterrupt:
-                if self.writer:
-                    self._save(self.output / LAST_CHECKPOINT, epoch)
-                    print(f"\ninterrupted: resumable checkpoint saved at step "
-                          f"{self.global_step()} ({self.output / LAST_CHECKPOINT})")
-                raise
+        self.completed = start_epoch
+        try:
+            with self.signals:
+                for epoch in range(start_epoch, self.config.epochs):
+                    loss, seconds = self._train_epoch(epoch)
+                    if self.writer:
+                        self._end_epoch(epoch, loss, seconds)
+                    self.completed = epoch + 1
+        except KeyboardInterrupt:
             if self.writer:
-                self._end_epoch(epoch, loss, seconds)
+                # the epoch count stays at the last finished epoch; global_step holds the
+                # position inside the next one, so a resume skips the batches already trained
+                self._save(self.output / LAST_CHECKPOINT, self.completed)
+                print(f"\ninterrupted: resumable checkpoint saved at step "
+                      f"{self.global_step()} ({self.output / LAST_CHECKPOINT})", flush=True)
+            raise
 
     def _train_epoch(self, epoch: int) -> Tuple[float, float]:
         config = self.config
@@ -328,9 +336,13 @@ class _Run:
         bar = tqdm(total=self.spe, initial=done, desc=f"epoch {epoch + 1}/{config.epochs}",
                    unit="step", disable=not (config.progress and self.writer), leave=True)
         with bar:
-            for image, label in dataset.create_tuple_iterator(num_epochs=1):
+            batches = dataset.create_tuple_iterator(num_epochs=1)
+            self.signals.rearm()  # starting a pipeline installs minddata's own handler
+            for image, label in batches:
+                self.signals.rearm()
                 tick = time.perf_counter()
                 loss = float(self.train_step(image, label).asnumpy())
+                self.signals.rearm()
                 losses.append(loss)
                 self.step_losses.append(loss)
                 bar.set_postfix(loss=f"{loss:.4f}",
@@ -353,6 +365,7 @@ class _Run:
         if improved:
             self.best_top1 = top1
         self._save(self.output / LAST_CHECKPOINT, epoch + 1)
+        self.completed = epoch + 1
         if improved:
             copy_file(self.output / LAST_CHECKPOINT, self.output / BEST_CHECKPOINT)
         write_metrics(self.output / METRICS_FILE, self.metrics)
@@ -367,8 +380,12 @@ class _Run:
         dataset = eval_dataset(self.data.val, self.eval_ops, self.config.batch_size,
                                workers=self.config.workers)
         logits, labels = [], []
-        for image, label in dataset.create_tuple_iterator(num_epochs=1):
+        batches = dataset.create_tuple_iterator(num_epochs=1)
+        self.signals.rearm()
+        for image, label in batches:
+            self.signals.rearm()
             logits.append(self.net(image).asnumpy())
+            self.signals.rearm()
             labels.append(label.asnumpy())
         return topk_metrics(np.concatenate(logits), np.concatenate(labels))
 
@@ -381,6 +398,44 @@ class _Run:
             extra[IMAGE_SIZE_KEY] = int(self.config.image_size)
         with atomic_path(path) as temporary:
             ms.save_checkpoint(self.train_step, str(temporary), append_dict=extra)
+
+
+class _StopSignals:
+    """Ctrl-C (SIGINT) and SIGTERM raise KeyboardInterrupt while training, so the run saves a
+    resumable checkpoint and exits; the previous handlers come back afterwards.
+
+    MindSpore's graph runtime installs its own SIGINT handler on every graph run, and that
+    handler ends the process with SIGTERM; nothing would be saved. So the handlers are armed
+    again after each run (:meth:`rearm`), and SIGTERM is caught too: it is what MindSpore's
+    handler sends when the signal lands in the middle of a step, and what a job scheduler
+    sends before it kills a job.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self._active = threading.current_thread() is threading.main_thread()
+        self._previous: Dict[int, object] = {}
+
+    def __enter__(self) -> "_StopSignals":
+        if self._active:
+            self._previous = {number: signal.getsignal(number) for number in self.SIGNALS}
+            self.rearm()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)  # type: ignore[arg-type]
+
+    def rearm(self) -> None:
+        """Install the handlers again (after a graph run replaced them)."""
+        if self._active:
+            for number in self.SIGNALS:
+                signal.signal(number, _raise_interrupt)
+
+
+def _raise_interrupt(number: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signal.Signals(number).name}")
 
 
 def topk_metrics(logits: np.ndarray, labels: np.ndarray) -> Tuple[float, float, float]:

@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import csv
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import mindspore as ms
@@ -18,6 +22,7 @@ from src.ghostnet import CLASSIFIER_PARAMS
 from src.optim import warmup_cosine
 from tests.image_folders import write_image_folder
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
 ARCH = "ghostnet_050"  # the variant does not matter here; the smallest is the fastest
 
 
@@ -119,3 +124,33 @@ def test_unwritable_output_fails_before_training(colours: Path, tmp_path: Path) 
     with pytest.raises(OutputError, match="a-file/run: output folder is not writable"):
         finetune(FinetuneConfig(data=colours, output=blocker / "run", arch=ARCH,
                                 progress=False))
+
+
+def test_ctrl_c_saves_a_resumable_checkpoint(colours: Path, tmp_path: Path) -> None:
+    output = tmp_path / "interrupted"
+    command = [sys.executable, "-m", "src.cli", "finetune", "--data", str(colours),
+               "--output", str(output), "--arch", ARCH, "--epochs", "1000", "--batch-size", "8",
+               "--image-size", "16", "--val-split", "0.2", "--no-progress", "--workers", "1"]
+    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (output / "metrics.csv").is_file():  # an epoch is done: training is on
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+        process.send_signal(signal.SIGINT)
+        log, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, log[-3000:]
+    assert "interrupted: resumable checkpoint saved" in log
+    params = read_checkpoint(output / "last.ckpt")
+    step = int(params["global_step"].asnumpy().reshape(-1)[0])
+    epoch = int(params["epoch"].asnumpy().reshape(-1)[0])
+    assert step >= 3 and epoch >= 1 and step >= 3 * epoch  # 3 steps an epoch
+    result = finetune(FinetuneConfig(data=colours, output=output, arch=ARCH, epochs=epoch + 1,
+                                     batch_size=8, image_size=16, val_split=0.2, resume=True,
+                                     progress=False, workers=1))
+    assert int(result.optimizer.global_step.asnumpy()[0]) == 3 * (epoch + 1)
+    assert len(result.step_losses) == 3 * (epoch + 1) - step  # only the missing steps ran
