@@ -42,7 +42,7 @@ TEST_FRACTION = 0.2
 SPLIT_SEED = 0
 IMAGE_SIZE = 32
 ARCH = "ghostnet"
-FINETUNE_OPTIONS = ["--arch", ARCH, "--image-size", str(IMAGE_SIZE), "--epochs", "5",
+FINETUNE_OPTIONS = ["--arch", ARCH, "--image-size", str(IMAGE_SIZE), "--epochs", "6",
                     "--batch-size", "32", "--lr", "0.05", "--warmup-epochs", "0.5",
                     "--val-split", "0.1", "--no-augment"]
 """No augmentation: flips and 8%-area crops turn an 8x8 digit into another digit or noise."""
