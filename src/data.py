@@ -158,17 +158,15 @@ def _split(samples: Sequence[Sample], classes: Sequence[str], root: Path, fracti
     return tuple(train), tuple(val)
 
 
-def eval_size(preprocessing: Preprocessing, image_size: Optional[int]) -> Tuple[int, int]:
-    """(resize, crop) of the eval transform; a custom ``image_size`` keeps the record's
-    resize-to-crop ratio (256/224 for the model zoo): resize = round(size * 256 / 224)."""
-    if image_size is None:
-        return preprocessing.resize, preprocessing.crop
-    return int(round(image_size * preprocessing.resize / preprocessing.crop)), image_size
+def at_image_size(preprocessing: Preprocessing, image_size: Optional[int]) -> Preprocessing:
+    """The record scaled to ``image_size`` (None keeps it): the resize keeps its ratio to the
+    crop, 256/224 for the model zoo, so 32 gives resize 37."""
+    return preprocessing if image_size is None else preprocessing.at_size(image_size)
 
 
 def train_transforms(preprocessing: Preprocessing, image_size: Optional[int]) -> List[object]:
     """Decode, the model zoo's train augmentation at ``image_size``, normalise, HWC -> CHW."""
-    _, crop = eval_size(preprocessing, image_size)
+    crop = at_image_size(preprocessing, image_size).crop
     return [
         vision.Decode(),
         vision.RandomResizedCrop(crop, scale=CROP_SCALE, ratio=CROP_RATIO,
@@ -183,11 +181,11 @@ def train_transforms(preprocessing: Preprocessing, image_size: Optional[int]) ->
 
 def eval_transforms(preprocessing: Preprocessing, image_size: Optional[int]) -> List[object]:
     """Decode, resize the shorter side, center-crop, normalise, HWC -> CHW."""
-    resize, crop = eval_size(preprocessing, image_size)
+    sized = at_image_size(preprocessing, image_size)
     return [
         vision.Decode(),
-        vision.Resize(resize, interpolation=_interpolation(preprocessing)),
-        vision.CenterCrop(crop),
+        vision.Resize(sized.resize, interpolation=_interpolation(preprocessing)),
+        vision.CenterCrop(sized.crop),
         vision.Normalize(mean=list(preprocessing.mean), std=list(preprocessing.std)),
         vision.HWC2CHW(),
     ]

@@ -7,7 +7,7 @@
 4. the index and the asset are served by an HTTP server on 127.0.0.1;
 5. the model is loaded by uid through the hub client (download, sha256 check, restore),
    with a fresh cache;
-6. the held-out test images are classified with the loaded network and the eval transform;
+6. ``ghostnet predict --model <uid>`` classifies the held-out test images;
 7. the held-out accuracy, a few predictions and the timings are printed.
 
 Nothing is mocked and nothing is downloaded from outside the machine. The exit status is 1
@@ -16,7 +16,9 @@ when the held-out accuracy is below :data:`REQUIRED_ACCURACY`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
+import io
 import json
 import os
 import sys
@@ -32,9 +34,7 @@ from PIL import Image
 
 from . import hub
 from .cli import main as ghostnet
-from .data import Sample, eval_dataset, eval_transforms
 from .finetune import BEST_CHECKPOINT
-from .pretrained import DEFAULT_PREPROCESSING
 from .settings import get_settings
 
 REQUIRED_ACCURACY = 0.95
@@ -49,7 +49,7 @@ FINETUNE_OPTIONS = ["--arch", ARCH, "--image-size", str(IMAGE_SIZE), "--epochs",
 UID = "demo/1.0/ghostnet_digits"
 
 
-def write_digits(root: Path) -> Tuple[Path, List[Sample]]:
+def write_digits(root: Path) -> Tuple[Path, List[Tuple[Path, int]]]:
     """The digits as ``root/train/<digit>/*.png`` and ``root/test/<digit>/*.png``; returns
     the train folder's parent and the test samples. The split is per class, seeded, and
     written to ``root/split.json``."""
@@ -59,7 +59,7 @@ def write_digits(root: Path) -> Tuple[Path, List[Sample]]:
     pixels = np.round(digits.images * (255.0 / 16.0)).astype(np.uint8)
     rng = np.random.default_rng(SPLIT_SEED)
     split: Dict[str, List[str]] = {"train": [], "test": []}
-    test: List[Sample] = []
+    test: List[Tuple[Path, int]] = []
     for label in range(10):
         members = np.flatnonzero(digits.target == label)
         held = set(rng.permutation(members)[:int(round(TEST_FRACTION * len(members)))].tolist())
@@ -89,12 +89,16 @@ def serve(folder: Path) -> Tuple[ThreadingHTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
-def classify(net: object, samples: List[Sample]) -> np.ndarray:
-    """Predicted class of each sample, with the eval transform at the demo's image size."""
-    dataset = eval_dataset(samples, eval_transforms(DEFAULT_PREPROCESSING, IMAGE_SIZE), 64)
-    predictions = [net(images).asnumpy().argmax(axis=1)  # type: ignore[operator]
-                   for images, _ in dataset.create_tuple_iterator(num_epochs=1)]
-    return np.concatenate(predictions)
+def predict(uid: str, folder: Path) -> Dict[str, str]:
+    """``ghostnet predict --model UID --json FOLDER``: the top-1 label of every image, by path."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        status = ghostnet(["predict", "--model", uid, "--backend", "mindspore", "--topk", "1",
+                           "--batch-size", "64", "--json", str(folder)])
+    if status != 0:
+        raise SystemExit(f"ghostnet predict failed with status {status}")
+    answers = [json.loads(line) for line in printed.getvalue().splitlines() if line.strip()]
+    return {answer["image"]: answer["top"][0]["label"] for answer in answers}
 
 
 def run(workdir: Path) -> int:
@@ -109,6 +113,7 @@ def run(workdir: Path) -> int:
 
     print(f"[1/7] writing the digits as PNG files under {workdir / 'digits'}", flush=True)
     train_dir, test = write_digits(workdir / "digits")
+    test_dir = workdir / "digits" / "test"
     tick = lap("write data", started)
 
     print(f"[2/7] ghostnet finetune ({' '.join(FINETUNE_OPTIONS)})", flush=True)
@@ -138,22 +143,26 @@ def run(workdir: Path) -> int:
         print(f"[5/7] hub.load({UID!r}): download, verify sha256, restore", flush=True)
         fetched = hub.fetch(UID, quiet=True)
         net = hub.load(UID, quiet=True)
-        print(f"      {fetched.checkpoint} (sha256 {fetched.sha256[:16]}...)")
+        print(f"      {fetched.checkpoint} (sha256 {fetched.sha256[:16]}...), "
+              f"{net.num_classes} classes")
         tick = lap("load by uid over HTTP", tick)
+
+        print(f"[6/7] ghostnet predict --model {UID} on {len(test)} held-out test images",
+              flush=True)
+        labels = predict(UID, test_dir)
+        tick = lap("predict", tick)
     finally:
         server.shutdown()
         server.server_close()
 
-    print(f"[6/7] classifying {len(test)} held-out test images", flush=True)
-    predicted = classify(net, test)
-    truth = np.array([label for _, label in test])
-    accuracy = float((predicted == truth).mean())
-    tick = lap("predict", tick)
+    predicted = [labels.get(str(path), "?") for path, _ in test]
+    truth = [str(label) for _, label in test]
+    accuracy = float(np.mean([guess == true for guess, true in zip(predicted, truth)]))
 
     print("[7/7] results")
-    for (path, label), guess in list(zip(test, predicted))[::len(test) // 8][:8]:
-        print(f"      {path.name}: predicted {guess}, true {label}"
-              f"{'' if guess == label else '  <- wrong'}")
+    for (path, _), guess, true in list(zip(test, predicted, truth))[::len(test) // 8][:8]:
+        print(f"      {path.name}: predicted {guess}, true {true}"
+              f"{'' if guess == true else '  <- wrong'}")
     for name, seconds in timings:
         print(f"      {name:<22} {seconds:7.1f} s")
     print(f"      {'total':<22} {time.perf_counter() - started:7.1f} s")

@@ -6,7 +6,7 @@ What :func:`download` guarantees, and why (the MindSpore Hub client does none of
   in ``dest``'s folder (same file system, so the final ``os.replace`` is atomic); that file is
   fsynced and moved into place only once its sha256 matches. A ``finally`` removes it on every
   other path, a mismatch included, so a failed download leaves nothing behind.
-* **One pass, bounded memory.** The digest is computed while streaming, 64 KiB at a time.
+* **One pass, bounded memory.** The digest is computed while streaming, 1 MiB at a time.
 * **Bounded waits.** ``connect_timeout`` bounds opening a connection (TCP and TLS);
   ``read_timeout`` bounds every single read. A server that stops sending costs at most
   ``(max_retries + 1) * (connect_timeout + read_timeout) + backoff_s * (2 ** max_retries - 1)``
@@ -51,7 +51,7 @@ from .hashing import digest_matches, normalize_sha256
 from .settings import get_settings
 
 SCHEMES = ("http", "https", "file")
-CHUNK_BYTES = 64 * 1024
+CHUNK_BYTES = 1024 * 1024
 DEFAULT_BACKOFF_S = 0.2
 _RETRIED_STATUSES = {408, 429}
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
@@ -364,13 +364,19 @@ class _HTTPHandler(urllib.request.HTTPHandler):
 
 
 class _HTTPSHandler(urllib.request.HTTPSHandler):
+    """HTTPS with the system's verified default context, made on first use: loading the
+    system's certificates costs tens of milliseconds that plain-http downloads never need."""
+
     def __init__(self, read_timeout: float) -> None:
-        super().__init__(context=ssl.create_default_context())
+        super().__init__()
         self._read_timeout = read_timeout
+        self._verified_context: Optional[ssl.SSLContext] = None
 
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        if self._verified_context is None:
+            self._verified_context = ssl.create_default_context()
         return self.do_open(functools.partial(_HTTPSConnection, read_timeout=self._read_timeout),
-                            req, context=self._context)
+                            req, context=self._verified_context)
 
 
 class _NoDowngradeRedirectHandler(urllib.request.HTTPRedirectHandler):

@@ -147,6 +147,30 @@ class HubConfError(GhostnetHubError):
     """A module directory whose ``mindspore_hub_conf.py`` is missing or returns no network."""
 
 
+class ImageError(GhostnetHubError, ValueError):
+    """An input image that cannot be used: unreadable, not an image, truncated, too large.
+
+    Raised per image, so a batch goes on with the other inputs. Names the file.
+    """
+
+    def __init__(self, source: str, message: str) -> None:
+        self.source = source
+        self.reason = message
+        super().__init__(f"{source}: {message}")
+
+
+class ImageTooLargeError(ImageError):
+    """An image over the pixel cap: refused before decoding, as a decompression-bomb guard."""
+
+
+class ModelSpecError(GhostnetHubError, ValueError):
+    """A ``--model`` value that names no usable model (bad path, missing ``--arch``, ...)."""
+
+
+class BackendError(GhostnetHubError):
+    """An inference backend that is not installed or failed to load or export a model."""
+
+
 class DatasetError(GhostnetHubError, ValueError):
     """An image folder that cannot be trained on. Names the folder or file at fault."""
 

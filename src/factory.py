@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict, Optional, Sequence, Union
 
-from .checkpoint import classifier_mismatch, read_checkpoint, restore
+from .checkpoint import ParamDict, classifier_mismatch, read_checkpoint, restore
 from .errors import UnknownModelError
 from .ghostnet import CLASSIFIER_PARAMS, VARIANTS, GhostNet, build_ghostnet
 from .pretrained import pretrained_record
@@ -54,23 +54,38 @@ def create_network(name: str, num_classes: Optional[int] = None, *,
         CheckpointError: the checkpoint is unreadable or does not fit the network.
         TypeError: an unknown keyword argument or an extra positional argument.
     """
-    key = name.lower()
-    if key not in VARIANTS:
-        raise UnknownModelError(name, MODEL_NAMES)
+    key = _variant_key(name)
     if pretrained is False:
         return build_ghostnet(key, num_classes=1000 if num_classes is None else num_classes,
                               in_channels=in_channels, drop_rate=drop_rate,
                               features_only=features_only, out_indices=out_indices)
     checkpoint = _checkpoint_path(key, pretrained)
-    source = str(checkpoint)
-    params = read_checkpoint(checkpoint)
+    return network_from_params(key, read_checkpoint(checkpoint), source=str(checkpoint),
+                               num_classes=num_classes, in_channels=in_channels,
+                               drop_rate=drop_rate, features_only=features_only,
+                               out_indices=out_indices)
+
+
+def network_from_params(name: str, params: ParamDict, *, source: str,
+                        num_classes: Optional[int] = None, in_channels: int = 3,
+                        drop_rate: float = 0.2, features_only: bool = False,
+                        out_indices: Sequence[int] = (0, 1, 2, 3, 4)) -> GhostNet:
+    """The variant ``name`` restored, in eval mode, from a checkpoint already read.
+
+    For callers that need other entries of the same checkpoint (class names, say), so the
+    file is read once. Arguments as :func:`create_network`; ``source`` names the file.
+
+    Raises:
+        UnknownModelError: ``name`` is not a known variant (a ``ValueError``).
+        CheckpointError: the parameters do not fit the network.
+    """
+    name = _variant_key(name)
     if num_classes is None:
         head = params.get(CLASSIFIER_PARAMS[0])
         num_classes = 1000 if head is None else int(head.shape[0])
-    net = build_ghostnet(key, num_classes=num_classes,
-                         in_channels=in_channels, drop_rate=drop_rate,
-                         features_only=features_only, out_indices=out_indices,
-                         initialize=False)
+    net = build_ghostnet(name, num_classes=num_classes, in_channels=in_channels,
+                         drop_rate=drop_rate, features_only=features_only,
+                         out_indices=out_indices, initialize=False)
     drop_head: Sequence[str] = ()
     if not features_only and classifier_mismatch(net, params, CLASSIFIER_PARAMS):
         net.reset_classifier(net.num_classes)
@@ -78,6 +93,14 @@ def create_network(name: str, num_classes: Optional[int] = None, *,
     restore(net, params, source=source, drop_head=drop_head)
     net.set_train(False)
     return net
+
+
+def _variant_key(name: str) -> str:
+    """``name`` lowercased, once checked to be a variant."""
+    key = name.lower()
+    if key not in VARIANTS:
+        raise UnknownModelError(name, MODEL_NAMES)
+    return key
 
 
 def _checkpoint_path(name: str, pretrained: Weights) -> Path:

@@ -39,7 +39,7 @@ from tqdm import tqdm
 from . import hub
 from .atomic import atomic_path, copy_file, write_text
 from .checkpoint import read_checkpoint
-from .class_names import class_names_entry, class_names_from_checkpoint
+from .checkpoint_meta import meta_entries, read_meta
 from .data import (ImageFolderData, eval_dataset, eval_transforms, read_image_folder,
                    steps_per_epoch, train_dataset, train_transforms)
 from .errors import CheckpointError, DatasetError, OutputError
@@ -56,7 +56,6 @@ ARCH_KEY = "arch"
 EPOCH_KEY = "epoch"
 """Checkpoint entry: epochs fully trained when the checkpoint was written."""
 BEST_TOP1_KEY = "best_top1"
-IMAGE_SIZE_KEY = "image_size"
 SPACE_MARGIN_BYTES = 16 * 2 ** 20
 """Free space asked for beyond the checkpoints themselves (metrics, curves, split)."""
 
@@ -241,7 +240,7 @@ def build_network(config: FinetuneConfig, num_classes: int, *, arch: Optional[st
 def _resume_params(output: Path, data: ImageFolderData) -> Mapping[str, object]:
     last = output / LAST_CHECKPOINT
     params = read_checkpoint(last)
-    names = class_names_from_checkpoint(params, str(last))
+    names = read_meta(params, str(last)).class_names
     if names is not None and tuple(names) != data.classes:
         raise CheckpointError(f"{last}: trained on classes {names}, but the data has "
                               f"{list(data.classes)}")
@@ -390,12 +389,10 @@ class _Run:
         return topk_metrics(np.concatenate(logits), np.concatenate(labels))
 
     def _save(self, path: Path, epochs_done: int) -> None:
-        extra: Dict[str, object] = dict(class_names_entry(self.data.classes))
+        extra: Dict[str, object] = dict(meta_entries(self.data.classes, self.config.image_size))
         extra[ARCH_KEY] = self.arch
         extra[EPOCH_KEY] = int(epochs_done)
         extra[BEST_TOP1_KEY] = float(self.best_top1)
-        if self.config.image_size is not None:
-            extra[IMAGE_SIZE_KEY] = int(self.config.image_size)
         with atomic_path(path) as temporary:
             ms.save_checkpoint(self.train_step, str(temporary), append_dict=extra)
 

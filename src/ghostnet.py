@@ -18,6 +18,8 @@ from typing import List, Optional, Sequence, Tuple, Union
 from mindspore import Tensor, nn, ops
 from mindspore.common.initializer import HeNormal, Normal
 
+from .layer_names import CLASSIFIER, CLASSIFIER_PARAMS, FIRST_CONV  # noqa: F401 (re-exported)
+
 # The architecture of GhostNet 1.0x, one row per ghost bottleneck (blocks.0 ... blocks.15).
 #   kernel  kernel size of the depthwise convs: `dw` and the shortcut's depthwise conv
 #   mid     width inside the bottleneck: ghost1's output, `dw` and `se` width
@@ -57,11 +59,6 @@ GHOST_KERNEL = 3
 """Kernel size of the cheap depthwise conv inside a ghost module."""
 SE_REDUCTION = 4
 """Squeeze-and-excitation reduces its input width by this factor before rounding."""
-FIRST_CONV = "conv_stem"
-"""The module that sees the input image (its weight depends on ``in_channels``)."""
-CLASSIFIER = "classifier"
-"""The module replaced for fine-tuning (its shape depends on ``num_classes``)."""
-CLASSIFIER_PARAMS = (f"{CLASSIFIER}.weight", f"{CLASSIFIER}.bias")
 
 
 def make_divisible(width: float, divisor: int = CHANNEL_DIVISOR) -> int:

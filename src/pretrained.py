@@ -6,10 +6,10 @@ checkpoint was validated with in the model zoo.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Dict, Optional, Tuple
 
-from .ghostnet import CLASSIFIER, FIRST_CONV
+from .layer_names import CLASSIFIER, FIRST_CONV
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,11 @@ class Preprocessing:
     interpolation: str = "bilinear"
     mean: Tuple[float, float, float] = (0.485 * 255, 0.456 * 255, 0.406 * 255)
     std: Tuple[float, float, float] = (0.229 * 255, 0.224 * 255, 0.225 * 255)
+
+    def at_size(self, crop: int) -> "Preprocessing":
+        """The same transform for a network trained at ``crop``: the resize keeps its ratio
+        to the crop (256/224), so small images are framed as the record frames large ones."""
+        return replace(self, resize=int(round(crop * self.resize / self.crop)), crop=crop)
 
 
 @dataclass(frozen=True)

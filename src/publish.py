@@ -28,8 +28,8 @@ import mindspore as ms
 from .atomic import copy_file, write_text
 from .card import CardAsset, ModelCard, load_card, parse_card, render_card
 from .checkpoint import read_checkpoint
-from .class_names import class_names_from_checkpoint
-from .data import eval_size
+from .checkpoint_meta import read_meta
+from .data import at_image_size
 from .errors import CardError, PublishError
 from .ghostnet import VARIANTS
 from .hashing import sha256_file
@@ -42,7 +42,6 @@ HASH_PREFIX_DIGITS = 16
 DEFAULT_REPO_LINK = "https://gitee.com/mindspore/models/tree/r1.5/research/cv/ghostnet"
 """Where GhostNet's code lives, as in this module's own card (ghostnet.md)."""
 ARCH_KEY = "arch"
-IMAGE_SIZE_KEY = "image_size"
 
 
 @dataclass(frozen=True)
@@ -105,8 +104,8 @@ def publish(request: PublishRequest) -> PublishResult:
     if asset_path.is_file() and sha256_file(asset_path) != digest and not request.force:
         raise PublishError(f"{asset_path}: exists with different bytes; pass --force")
 
-    names = class_names_from_checkpoint(params, str(source)) or []
-    image_size = params.get(IMAGE_SIZE_KEY)
+    meta = read_meta(params, str(source))
+    names = meta.class_names or []
     metrics = read_metrics(source.parent / METRICS_FILE)
     link = f"{request.asset_base_url.rstrip('/')}/{asset_name}"
     card = ModelCard(
@@ -128,7 +127,7 @@ def publish(request: PublishRequest) -> PublishResult:
         summary=f"{model_name} fine-tuned on {request.dataset}",
         assets=(CardAsset(file_format="ckpt", link=link, sha256=digest),),
         preamble=f"# {card_name}",
-        body=_body(uid, model_name, names, _int_entry(image_size), metrics),
+        body=_body(uid, model_name, names, meta.image_size, metrics),
     )
     text = render_card(card) + "\n"
     parse_card(text, str(card_path))  # the card must validate before anything is written
@@ -175,14 +174,6 @@ def _published_sha256(card_path: Path) -> Optional[str]:
     return card.assets[0].sha256 if card.assets else ""
 
 
-def _int_entry(value: object) -> Optional[int]:
-    if value is None:
-        return None
-    if hasattr(value, "asnumpy"):
-        return int(value.asnumpy().reshape(-1)[0])
-    return int(value)  # type: ignore[call-overload]
-
-
 def _best(metrics: Sequence[Row]) -> Optional[Row]:
     return max(metrics, key=lambda row: row["val_top1"]) if metrics else None
 
@@ -196,7 +187,8 @@ def _evaluation(metrics: Sequence[Row]) -> Optional[str]:
 
 def _body(uid: str, model_name: str, names: Sequence[str], image_size: Optional[int],
           metrics: Sequence[Row]) -> str:
-    resize, crop = eval_size(DEFAULT_PREPROCESSING, image_size)
+    sized = at_image_size(DEFAULT_PREPROCESSING, image_size)
+    resize, crop = sized.resize, sized.crop
     mean = ", ".join(f"{m / 255:.3f}" for m in DEFAULT_PREPROCESSING.mean)
     std = ", ".join(f"{s / 255:.3f}" for s in DEFAULT_PREPROCESSING.std)
     lines: List[str] = [

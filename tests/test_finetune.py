@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from src.checkpoint import read_checkpoint
-from src.class_names import class_names_from_checkpoint
+from src.checkpoint_meta import read_meta
 from src.cli import main
 from src.errors import OutputError
 from src.factory import create_network
@@ -49,7 +49,7 @@ def test_run_writes_every_output(trained: Path) -> None:
     assert names == ["best.ckpt", "curves.png", "last.ckpt", "metrics.csv", "split.json"]
     assert (trained / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     params = read_checkpoint(trained / "last.ckpt")
-    assert class_names_from_checkpoint(params, "last") == ["class_0", "class_1", "class_2"]
+    assert read_meta(params, "last").class_names == ["class_0", "class_1", "class_2"]
     assert any(name.startswith("moments.") for name in params)
     assert int(params["global_step"].asnumpy()[0]) == 9
 

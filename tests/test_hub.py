@@ -26,61 +26,14 @@ from src.ghostnet import GhostNet, build_ghostnet
 from src.hashing import sha256_file
 from src.index import write_listing
 from src.settings import get_settings
+from tests.cards import VERSION, USER, card_text
 from tests.conftest import REPO_ROOT
 from tests.httpserver import FileServer
 from tests.zoo_checkpoint import randomize
 
-USER, VERSION, CARD = "testuser", "1.0", "ghostnet_050_digits"
+CARD = "ghostnet_050_digits"
 UID = f"{USER}/{VERSION}/{CARD}"
 ASSET = "ghostnet_050_digits.ckpt"
-
-
-def card_text(link: str, sha256: str, model_name: str = "ghostnet_050") -> str:
-    """A hub card for one checkpoint asset."""
-    return textwrap.dedent(f"""\
-        # {model_name}
-
-        ---
-
-        model-name: {model_name}
-
-        backbone-name: ghostnet
-
-        module-type: cv
-
-        fine-tunable: True
-
-        model-version: {VERSION}
-
-        train-dataset: digits
-
-        author: test
-
-        update-time: 2026-11-30
-
-        repo-link: <https://example.org/models/ghostnet>
-
-        user-id: {USER}
-
-        used-for: inference
-
-        mindspore-version: 2.10
-
-        asset:
-
-        -
-            file-format: ckpt
-            asset-link: <{link}>
-            asset-sha256: {sha256}
-
-        license: Apache2.0
-
-        summary: test card
-
-        ---
-
-        A card made by the test.
-        """)
 
 
 @dataclass

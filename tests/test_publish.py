@@ -12,7 +12,7 @@ from src import hub
 from src.card import load_card
 from src.checkpoint import read_checkpoint
 from src.cli import main
-from src.class_names import class_names_entry
+from src.checkpoint_meta import meta_entries
 from src.errors import PublishError
 from src.factory import create_network
 from src.finetune import FinetuneConfig, build_network
@@ -29,7 +29,7 @@ BASE_URL = "http://127.0.0.1:8000/assets"
 def _checkpoint(path: Path, seed: int) -> Path:
     ms.set_seed(seed)
     net = create_network(ARCH, 3)
-    extra = dict(class_names_entry(["cat", "dog", "emu"]))
+    extra = dict(meta_entries(["cat", "dog", "emu"]))
     extra["arch"] = ARCH
     ms.save_checkpoint(net, str(path), append_dict=extra)
     return path

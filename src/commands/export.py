@@ -1,0 +1,61 @@
+"""``ghostnet export M --format mindir|onnx -o PATH``: write a restored network for serving.
+
+The file takes a fixed input shape, ``(batch, 3, size, size)`` float32, already
+preprocessed (see ``ghostnet info`` for the model's preprocessing). ONNX is MindSpore's
+portable export; ``predict``'s own ONNX Runtime cache holds a machine-specific optimised copy.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import ModelSpecError
+from .predict import positive_int
+
+EPILOG = """\
+examples:
+  ghostnet export mindspore/ghostnet --format mindir -o ghostnet.mindir
+  ghostnet export runs/flowers.ckpt --arch ghostnet --format onnx -o flowers.onnx \\
+      --batch-size 8 --image-size 224
+
+load a MindIR with mindspore.load(PATH) and nn.GraphCell; run an ONNX file with ONNX Runtime.
+exit status: 0 on success, 1 when the export failed, 2 on usage errors.
+"""
+
+
+def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """Add the ``export`` subcommand."""
+    parser = subparsers.add_parser(
+        "export", help="export a model to MindIR or ONNX",
+        description="Restore a model and export it with a fixed input shape.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model", metavar="M",
+                        help="hub uid, card path or URL, or a .ckpt file with --arch")
+    parser.add_argument("--arch", help="GhostNet variant of a .ckpt model (e.g. ghostnet)")
+    parser.add_argument("--format", required=True, choices=("mindir", "onnx"))
+    parser.add_argument("-o", "--output", required=True, metavar="PATH", help="file to write")
+    parser.add_argument("--batch-size", type=positive_int, default=1,
+                        help="batch dimension of the input (1)")
+    parser.add_argument("--image-size", type=positive_int, default=None,
+                        help="input height and width (default: the model's crop, 224)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Export the model; 0 on success."""
+    # pylint: disable=import-outside-toplevel
+    from ..export import export_network
+    from ..model_spec import resolve_model
+    from ..predictor import load_network
+
+    try:
+        spec = resolve_model(args.model, args.arch)
+    except ModelSpecError as error:
+        print(f"ghostnet export: error: {error}", file=sys.stderr)
+        return 2
+    net, interface = load_network(spec)
+    size = args.image_size or interface.preprocessing.crop
+    path = export_network(net, args.output, args.format, batch_size=args.batch_size,
+                          image_size=size)
+    print(f"{path}: {args.format} for input ({args.batch_size}, 3, {size}, {size}) float32")
+    return 0

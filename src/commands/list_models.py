@@ -1,0 +1,38 @@
+"""``ghostnet list``: the models the hub index offers."""
+from __future__ import annotations
+
+import argparse
+
+EPILOG = """\
+examples:
+  ghostnet list
+  MSHUB_INDEX=http://127.0.0.1:8000/index ghostnet list
+  ghostnet list --offline          # the cards already in the cache
+
+prints one card per line: its uid and its model-name. The index is MSHUB_INDEX (a folder,
+or an http(s) base URL serving index.json); --source gitee|github picks the public hub.
+"""
+
+
+def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """Add the ``list`` subcommand."""
+    parser = subparsers.add_parser(
+        "list", help="list the hub's models", description="List the models the hub offers.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--index", help="index folder or URL (default: MSHUB_INDEX)")
+    parser.add_argument("--source", choices=("gitee", "github"),
+                        help="use the public hub's index on this host")
+    parser.add_argument("--offline", action="store_true", default=None,
+                        help="list the cards in the cache, without the network")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print one card per line; 0 on success."""
+    from ..hub import hub_list  # pylint: disable=import-outside-toplevel  (MindSpore-heavy)
+
+    entries = hub_list(source=args.source, index=args.index, offline=args.offline)
+    width = max((len(entry.uid) for entry in entries), default=0)
+    for entry in entries:
+        print(f"{entry.uid:<{width}}  {entry.model_name}")
+    return 0
