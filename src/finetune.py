@@ -42,7 +42,8 @@ from .checkpoint import read_checkpoint
 from .checkpoint_meta import meta_entries, read_meta
 from .data import (ImageFolderData, eval_dataset, eval_transforms, read_image_folder,
                    steps_per_epoch, train_dataset, train_transforms)
-from .errors import CheckpointError, DatasetError, OutputError
+from .errors import CheckpointError, DatasetError, OutputError, UnknownModelError
+from .finetune_config import FinetuneConfig
 from .factory import create_network
 from .ghostnet import VARIANTS, GhostNet
 from .optim import freeze, momentum_optimizer, warmup_cosine
@@ -58,38 +59,6 @@ EPOCH_KEY = "epoch"
 BEST_TOP1_KEY = "best_top1"
 SPACE_MARGIN_BYTES = 16 * 2 ** 20
 """Free space asked for beyond the checkpoints themselves (metrics, curves, split)."""
-
-
-@dataclass(frozen=True)
-class FinetuneConfig:
-    """Everything a run needs; the CLI options map one to one onto these fields."""
-
-    data: Path
-    output: Path
-    model: Optional[str] = None
-    """Where the backbone comes from: a ``.ckpt`` file (built as ``arch``), or a hub uid,
-    card or card URL (built as the card's model-name). None trains ``arch`` from scratch."""
-    arch: str = "ghostnet"
-    epochs: int = 5
-    batch_size: int = 32
-    """Images per step on each worker (the global batch is this times the workers)."""
-    lr: float = 0.01
-    momentum: float = 0.9
-    weight_decay: float = 1e-4
-    label_smoothing: float = 0.1
-    warmup_epochs: float = 1.0
-    image_size: Optional[int] = None
-    """Train crop and eval crop; None keeps the preprocessing record's (224)."""
-    freeze_backbone: bool = False
-    freeze_stages: int = 0
-    resume: bool = False
-    seed: int = 0
-    val_split: float = 0.1
-    workers: int = 2
-    augment: bool = True
-    """False trains on the eval transform (deterministic inputs: tests, ablations)."""
-    drop_rate: float = 0.2
-    progress: bool = True
 
 
 @dataclass
@@ -177,7 +146,7 @@ def finetune(config: FinetuneConfig, *, rank: int = 0, group_size: int = 1,
 
 def _check_config(config: FinetuneConfig) -> None:
     if config.arch.lower() not in VARIANTS:
-        raise ValueError(f"unknown arch {config.arch!r}; available: {', '.join(VARIANTS)}")
+        raise UnknownModelError(config.arch, VARIANTS)
     for name in ("epochs", "batch_size", "workers"):
         if getattr(config, name) < 1:
             raise ValueError(f"{name} must be >= 1, got {getattr(config, name)}")

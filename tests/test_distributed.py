@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from src.finetune import FinetuneConfig, finetune
+from src.finetune import finetune
+from src.finetune_config import FinetuneConfig
 from tests.image_folders import write_image_folder
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -17,7 +17,8 @@ from src.checkpoint_meta import read_meta
 from src.cli import main
 from src.errors import OutputError
 from src.factory import create_network
-from src.finetune import FinetuneConfig, build_network, finetune
+from src.finetune import build_network, finetune
+from src.finetune_config import FinetuneConfig
 from src.ghostnet import CLASSIFIER_PARAMS
 from src.optim import warmup_cosine
 from tests.image_folders import write_image_folder

@@ -15,7 +15,8 @@ from src.cli import main
 from src.checkpoint_meta import meta_entries
 from src.errors import PublishError
 from src.factory import create_network
-from src.finetune import FinetuneConfig, build_network
+from src.finetune import build_network
+from src.finetune_config import FinetuneConfig
 from src.ghostnet import CLASSIFIER_PARAMS
 from src.hashing import sha256_file
 from src.publish import PublishRequest, publish

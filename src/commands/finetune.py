@@ -1,6 +1,7 @@
 """``ghostnet finetune``: train GhostNet on an image folder (see :mod:`..finetune`).
 
-The options map one to one onto :class:`~..finetune.FinetuneConfig`; the data-parallel
+The options map one to one onto :class:`~..finetune_config.FinetuneConfig`; MindSpore is
+imported only when the command runs; the data-parallel
 script ``scripts/finetune_dist.py`` parses the same options with :func:`add_options`.
 """
 from __future__ import annotations
@@ -8,8 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..finetune import FinetuneConfig, finetune
-from ..ghostnet import VARIANTS
+from ..finetune_config import FinetuneConfig
 
 EPILOG = """\
 outputs (in --output): last.ckpt, best.ckpt (by val top-1; both hold the class names),
@@ -39,8 +39,9 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", type=Path, required=True, help="folder for the run's files")
     parser.add_argument("--model", help="backbone to start from: a .ckpt file, or a hub uid, "
                                         "card or card URL")
-    parser.add_argument("--arch", default=defaults.arch, choices=sorted(VARIANTS),
-                        help="variant to build (default %(default)s)")
+    parser.add_argument("--arch", default=defaults.arch,
+                        help="variant to build: ghostnet, ghostnet_nose, ghostnet_050 or "
+                             "ghostnet_130 (default %(default)s)")
     parser.add_argument("--epochs", type=int, default=defaults.epochs)
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size,
                         help="images per step on each worker (default %(default)s)")
@@ -85,6 +86,8 @@ def config_from_args(args: argparse.Namespace) -> FinetuneConfig:
 
 def run(args: argparse.Namespace) -> int:
     """Fine-tune; 0 on success (errors are raised to the CLI, which prints them)."""
+    from ..finetune import finetune  # pylint: disable=import-outside-toplevel  (MindSpore)
+
     result = finetune(config_from_args(args))
     best = max((row["val_top1"] for row in result.metrics), default=float("nan"))
     print(f"done: best val top-1 {best:.4f}; files in {result.output}")

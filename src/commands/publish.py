@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..publish import DEFAULT_REPO_LINK, PublishRequest, describe, publish
 
 EPILOG = """\
 writes <index>/assets/<sha256[:16]>_<name>_<dataset>.ckpt and
@@ -34,7 +33,8 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
                         help="URL where <index>/assets is served")
     parser.add_argument("--evaluation", default=None,
                         help='e.g. "top1acc98.10 | top5acc100.00" (default: from metrics.csv)')
-    parser.add_argument("--repo-link", default=DEFAULT_REPO_LINK)
+    parser.add_argument("--repo-link", default=None,
+                        help="code of the model (default: GhostNet's model-zoo code)")
     parser.add_argument("--force", action="store_true",
                         help="replace a different checkpoint already published under the card")
     parser.set_defaults(run=run)
@@ -42,9 +42,13 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
 
 def run(args: argparse.Namespace) -> int:
     """Publish; 0 on success, including when nothing had to change."""
+    # pylint: disable=import-outside-toplevel  (MindSpore, only when the command runs)
+    from ..publish import PublishRequest, describe, publish
+
+    options = {"repo_link": args.repo_link} if args.repo_link is not None else {}
     result = publish(PublishRequest(
         checkpoint=args.checkpoint, index=args.index, user=args.user, version=args.version,
         dataset=args.dataset, asset_base_url=args.asset_base_url, name=args.name,
-        evaluation=args.evaluation, repo_link=args.repo_link, force=args.force))
+        evaluation=args.evaluation, force=args.force, **options))
     print(describe(result))
     return 0
