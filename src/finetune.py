@@ -126,8 +126,9 @@ def finetune(config: FinetuneConfig, *, rank: int = 0, group_size: int = 1,
             write_text(output / SPLIT_FILE, json.dumps(data.split, indent=1) + "\n")
 
     start_epoch, best_top1 = 0, -1.0
-    metrics = read_metrics(output / METRICS_FILE) if writer else []
+    metrics: List[Row] = []  # a fresh run starts a fresh metrics.csv
     if resume_params is not None:
+        metrics = read_metrics(output / METRICS_FILE) if writer else []
         start_epoch, best_top1 = _restore_training(train_step, resume_params, output)
         step = int(optimizer.global_step.asnumpy().reshape(-1)[0])
         print(f"resuming after epoch {start_epoch}, at step {step}")
