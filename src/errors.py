@@ -169,3 +169,25 @@ class ModelSpecError(GhostnetHubError, ValueError):
 
 class BackendError(GhostnetHubError):
     """An inference backend that is not installed or failed to load or export a model."""
+
+
+class DatasetError(GhostnetHubError, ValueError):
+    """An image folder that cannot be trained on. Names the folder or file at fault."""
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        self.reason = message
+        super().__init__(f"{path}: {message}")
+
+
+class OutputError(GhostnetHubError, OSError):
+    """An output folder that cannot take the run's files (unwritable, or too little space)."""
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        self.reason = message
+        super().__init__(f"{path}: {message}")
+
+
+class PublishError(GhostnetHubError):
+    """A publish that would overwrite a different file, or whose inputs are unusable."""

@@ -1,0 +1,267 @@
+"""Image-folder data for fine-tuning: scanning, the train/val split, and the input pipelines.
+
+An image folder holds one sub-folder per class, named after the class; classes are indexed
+in sorted order of those names. ``DATA/train`` and ``DATA/val`` are used when both exist.
+Without ``val/``, the images of ``DATA/train`` (or of ``DATA`` itself when it has no
+``train/``) are split per class, deterministically from a seed; the split is returned as a
+record that the caller writes beside its outputs.
+
+Every image is opened once while scanning, so a broken file stops the run before training
+and is named, rather than failing a worker in the middle of an epoch.
+
+The pipelines are ``mindspore.dataset`` ones: a random-access source yields the encoded
+bytes, and decoding and augmentation run as C++ ops on parallel workers. The train
+augmentation is the MindSpore model zoo's (random resized crop, horizontal flip, colour
+jitter); the eval transform is the :class:`~.pretrained.Preprocessing` record, scaled to
+``image_size`` for small images.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import mindspore.dataset as ds
+import mindspore.dataset.vision as vision
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from .errors import DatasetError
+from .pretrained import Preprocessing
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+CROP_SCALE = (0.08, 1.0)
+"""Area fraction range of the random resized crop (the model zoo's)."""
+CROP_RATIO = (0.75, 1.333)
+"""Aspect ratio range of the random resized crop."""
+COLOR_JITTER = 0.4
+"""Brightness, contrast and saturation jitter of the train augmentation."""
+
+_INTERPOLATION = {
+    "bilinear": vision.Inter.BILINEAR,
+    "bicubic": vision.Inter.BICUBIC,
+    "nearest": vision.Inter.NEAREST,
+}
+
+Sample = Tuple[Path, int]
+"""An image file and its class index."""
+
+
+@dataclass(frozen=True)
+class ImageFolderData:
+    """The scanned data of a run: class names, train and val samples, and how val was made."""
+
+    classes: Tuple[str, ...]
+    train: Tuple[Sample, ...]
+    val: Tuple[Sample, ...]
+    split: Optional[Dict[str, object]]
+    """The record of a split made here (fraction, seed, file lists), or None when the data
+    had its own ``val/``."""
+
+
+def scan_class_folders(root: Path) -> Tuple[Tuple[str, ...], Tuple[Sample, ...]]:
+    """The classes under ``root`` (sorted sub-folder names) and every image with its index.
+
+    Raises:
+        DatasetError: ``root`` is not a folder, has fewer than two classes, a class folder
+            holds no image, or an image cannot be decoded (the file is named).
+    """
+    if not root.is_dir():
+        raise DatasetError(str(root), "not a folder")
+    classes = tuple(sorted(entry.name for entry in root.iterdir()
+                           if entry.is_dir() and not entry.name.startswith(".")))
+    if not classes:
+        raise DatasetError(str(root), "no class folders: expected one sub-folder of images "
+                                      "per class")
+    if len(classes) == 1:
+        raise DatasetError(str(root), f"only one class ({classes[0]!r}): classification "
+                                      "needs at least two class folders")
+    samples: List[Sample] = []
+    for index, name in enumerate(classes):
+        images = sorted(path for path in (root / name).iterdir()
+                        if path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS)
+        if not images:
+            raise DatasetError(str(root / name), "class folder holds no images "
+                                                 f"({', '.join(IMAGE_EXTENSIONS)})")
+        for path in images:
+            _check_image(path)
+            samples.append((path, index))
+    return classes, tuple(samples)
+
+
+def _check_image(path: Path) -> None:
+    """Decode ``path`` fully, so a truncated or non-image file is found now."""
+    try:
+        with Image.open(path) as image:
+            image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise DatasetError(str(path), f"unreadable image ({error})") from error
+
+
+def read_image_folder(data_dir: Path, val_split: float = 0.1, seed: int = 0) -> ImageFolderData:
+    """Scan ``data_dir`` into train and val samples (see the module docstring for the layout).
+
+    Args:
+        data_dir: the image folder.
+        val_split: fraction of each class held out for val when there is no ``val/``.
+        seed: seed of that split.
+
+    Raises:
+        DatasetError: a bad folder (see :func:`scan_class_folders`), train and val with
+            different classes, or a split that leaves a class without train or val images.
+    """
+    data_dir = Path(data_dir)
+    train_dir, val_dir = data_dir / "train", data_dir / "val"
+    if val_dir.is_dir():
+        classes, train = scan_class_folders(train_dir)
+        val_classes, val = scan_class_folders(val_dir)
+        if val_classes != classes:
+            only_train = sorted(set(classes) - set(val_classes))
+            only_val = sorted(set(val_classes) - set(classes))
+            raise DatasetError(str(data_dir), "train and val have different classes "
+                                              f"(only in train: {only_train}, "
+                                              f"only in val: {only_val})")
+        return ImageFolderData(classes, train, val, split=None)
+    if not 0.0 < val_split < 1.0:
+        raise DatasetError(str(data_dir), f"no val/ folder, and val split {val_split} is not "
+                                          "a fraction in (0, 1)")
+    root = train_dir if train_dir.is_dir() else data_dir
+    classes, samples = scan_class_folders(root)
+    train, val = _split(samples, classes, root, val_split, seed)
+    record: Dict[str, object] = {
+        "root": str(root.resolve()),
+        "val_split": val_split,
+        "seed": seed,
+        "classes": list(classes),
+        "train": [str(path.relative_to(root)) for path, _ in train],
+        "val": [str(path.relative_to(root)) for path, _ in val],
+    }
+    return ImageFolderData(classes, train, val, split=record)
+
+
+def _split(samples: Sequence[Sample], classes: Sequence[str], root: Path, fraction: float,
+           seed: int) -> Tuple[Tuple[Sample, ...], Tuple[Sample, ...]]:
+    """Hold out ``round(fraction * n)`` (at least one) images of each class, chosen by seed."""
+    rng = np.random.default_rng(seed)
+    train: List[Sample] = []
+    val: List[Sample] = []
+    for index, name in enumerate(classes):
+        members = [sample for sample in samples if sample[1] == index]
+        if len(members) < 2:
+            raise DatasetError(str(root / name), "a class needs at least two images to be "
+                                                 "split into train and val")
+        held = max(1, int(round(fraction * len(members))))
+        chosen = set(rng.permutation(len(members))[:held].tolist())
+        for position, sample in enumerate(members):
+            (val if position in chosen else train).append(sample)
+    return tuple(train), tuple(val)
+
+
+def at_image_size(preprocessing: Preprocessing, image_size: Optional[int]) -> Preprocessing:
+    """The record scaled to ``image_size`` (None keeps it): the resize keeps its ratio to the
+    crop, 256/224 for the model zoo, so 32 gives resize 37."""
+    return preprocessing if image_size is None else preprocessing.at_size(image_size)
+
+
+def train_transforms(preprocessing: Preprocessing, image_size: Optional[int]) -> List[object]:
+    """Decode, the model zoo's train augmentation at ``image_size``, normalise, HWC -> CHW."""
+    crop = at_image_size(preprocessing, image_size).crop
+    return [
+        vision.Decode(),
+        vision.RandomResizedCrop(crop, scale=CROP_SCALE, ratio=CROP_RATIO,
+                                 interpolation=_interpolation(preprocessing)),
+        vision.RandomHorizontalFlip(prob=0.5),
+        vision.RandomColorAdjust(brightness=COLOR_JITTER, contrast=COLOR_JITTER,
+                                 saturation=COLOR_JITTER),
+        vision.Normalize(mean=list(preprocessing.mean), std=list(preprocessing.std)),
+        vision.HWC2CHW(),
+    ]
+
+
+def eval_transforms(preprocessing: Preprocessing, image_size: Optional[int]) -> List[object]:
+    """Decode, resize the shorter side, center-crop, normalise, HWC -> CHW."""
+    sized = at_image_size(preprocessing, image_size)
+    return [
+        vision.Decode(),
+        vision.Resize(sized.resize, interpolation=_interpolation(preprocessing)),
+        vision.CenterCrop(sized.crop),
+        vision.Normalize(mean=list(preprocessing.mean), std=list(preprocessing.std)),
+        vision.HWC2CHW(),
+    ]
+
+
+def _interpolation(preprocessing: Preprocessing) -> vision.Inter:
+    try:
+        return _INTERPOLATION[preprocessing.interpolation.lower()]
+    except KeyError:
+        raise ValueError(f"interpolation {preprocessing.interpolation!r} is not one of "
+                         f"{', '.join(_INTERPOLATION)}") from None
+
+
+class _EncodedImages:
+    """Random-access source of (encoded file bytes, class index); decoding happens in ``map``."""
+
+    def __init__(self, samples: Sequence[Sample]) -> None:
+        self._samples = list(samples)
+
+    def __getitem__(self, index: int) -> Tuple[np.ndarray, np.ndarray]:
+        path, label = self._samples[index]
+        return np.fromfile(str(path), dtype=np.uint8), np.array(label, dtype=np.int32)
+
+    def __len__(self) -> int:
+        return len(self._samples)
+
+
+def epoch_order(num_samples: int, epoch: int, seed: int, batch_size: int,
+                num_shards: int = 1, shard_id: int = 0) -> np.ndarray:
+    """The sample indices one shard trains on in ``epoch``: a seeded shuffle of the whole
+    set, cut to whole global batches, then every ``num_shards``-th index from ``shard_id``.
+
+    Every rank computes the same permutation, so the shards are disjoint and each global
+    batch (the ranks' step-``k`` batches together) is the single-process step-``k`` batch of
+    size ``batch_size * num_shards``. Every shard has the same number of full batches.
+    """
+    if not 0 <= shard_id < num_shards:
+        raise ValueError(f"shard_id must be in 0..{num_shards - 1}, got {shard_id}")
+    order = np.random.default_rng([seed, epoch]).permutation(num_samples)
+    global_batch = batch_size * num_shards
+    order = order[:len(order) // global_batch * global_batch]
+    return order[shard_id::num_shards]
+
+
+def steps_per_epoch(num_samples: int, batch_size: int, num_shards: int = 1) -> int:
+    """Full batches per epoch on each shard (the train loader drops the remainder)."""
+    return num_samples // (batch_size * num_shards)
+
+
+def train_dataset(samples: Sequence[Sample], transforms: List[object], batch_size: int, *,
+                  epoch: int, seed: int, num_shards: int = 1, shard_id: int = 0,
+                  skip_batches: int = 0, workers: int = 2) -> ds.Dataset:
+    """One epoch of shuffled, augmented train batches for one shard.
+
+    Args:
+        samples: all train samples (every rank passes the same list).
+        transforms: from :func:`train_transforms` (or :func:`eval_transforms`, for
+            deterministic inputs, as the data-parallel test needs).
+        batch_size: images per batch on this shard; the remainder is dropped.
+        epoch, seed: pick the shuffle, and seed the random augmentation.
+        num_shards, shard_id: data-parallel sharding (see :func:`epoch_order`).
+        skip_batches: leave out the first batches of the epoch (resuming mid-epoch).
+        workers: parallel workers for decoding and augmentation.
+    """
+    order = epoch_order(len(samples), epoch, seed, batch_size, num_shards, shard_id)
+    order = order[skip_batches * batch_size:]
+    ds.config.set_seed(int(seed * 100_003 + epoch * 101 + shard_id) % (2 ** 31))
+    chosen = [samples[int(index)] for index in order]
+    dataset = ds.GeneratorDataset(_EncodedImages(chosen), ["image", "label"], shuffle=False)
+    dataset = dataset.map(transforms, input_columns="image", num_parallel_workers=workers)
+    return dataset.batch(batch_size, drop_remainder=True)
+
+
+def eval_dataset(samples: Sequence[Sample], transforms: List[object], batch_size: int, *,
+                 workers: int = 2) -> ds.Dataset:
+    """Eval batches in file order: not shuffled, and the last partial batch kept."""
+    dataset = ds.GeneratorDataset(_EncodedImages(samples), ["image", "label"], shuffle=False)
+    dataset = dataset.map(transforms, input_columns="image", num_parallel_workers=workers)
+    return dataset.batch(batch_size, drop_remainder=False)

@@ -1,0 +1,418 @@
+"""Fine-tune GhostNet on an image folder: one function, :func:`finetune`, that the
+``ghostnet finetune`` command, the data-parallel script and the demo all call.
+
+A run:
+
+1. scans the data (:mod:`.data`); without ``val/`` it splits train and writes ``split.json``;
+2. checks that the output folder is writable and has room for the checkpoints, before any
+   training;
+3. builds the network with a fresh head for the data's classes, restoring the backbone from
+   ``model`` in the same call (a checkpoint file, or a hub name through the hub client);
+4. trains with label-smoothed cross-entropy and Momentum on a warm-up + cosine schedule
+   (:mod:`.optim`), one jit-compiled step per batch (``nn.TrainOneStepCell`` in graph mode);
+5. after each epoch evaluates top-1/top-5 on val, saves ``last.ckpt`` (and ``best.ckpt``
+   when val top-1 improved) with the class names, the epoch, the momenta and the step, and
+   rewrites ``metrics.csv`` and ``curves.png`` (:mod:`.run_log`).
+
+``resume=True`` reloads ``last.ckpt``: weights, momenta, epoch and schedule position. Ctrl-C
+(or SIGTERM) saves a resumable ``last.ckpt`` (at the step reached) before the
+``KeyboardInterrupt`` propagates. Under data-parallel training every rank calls :func:`finetune` with its
+``rank`` and ``group_size``; each trains on its shard, and rank 0 alone writes files.
+"""
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional, Tuple
+
+import mindspore as ms
+import numpy as np
+from mindspore import nn
+from tqdm import tqdm
+
+from . import hub
+from .atomic import atomic_path, copy_file, write_text
+from .checkpoint import read_checkpoint
+from .checkpoint_meta import meta_entries, read_meta
+from .data import (ImageFolderData, eval_dataset, eval_transforms, read_image_folder,
+                   steps_per_epoch, train_dataset, train_transforms)
+from .errors import CheckpointError, DatasetError, OutputError, UnknownModelError
+from .finetune_config import FinetuneConfig
+from .factory import create_network
+from .ghostnet import VARIANTS, GhostNet
+from .optim import freeze, momentum_optimizer, warmup_cosine
+from .pretrained import DEFAULT_PREPROCESSING, Preprocessing
+from .run_log import CURVES_FILE, METRICS_FILE, Row, draw_curves, read_metrics, write_metrics
+
+LAST_CHECKPOINT = "last.ckpt"
+BEST_CHECKPOINT = "best.ckpt"
+SPLIT_FILE = "split.json"
+ARCH_KEY = "arch"
+EPOCH_KEY = "epoch"
+"""Checkpoint entry: epochs fully trained when the checkpoint was written."""
+BEST_TOP1_KEY = "best_top1"
+SPACE_MARGIN_BYTES = 16 * 2 ** 20
+"""Free space asked for beyond the checkpoints themselves (metrics, curves, split)."""
+
+
+@dataclass
+class FinetuneResult:
+    """What a run produced: the output folder, its metrics rows, and this rank's losses."""
+
+    output: Path
+    classes: Tuple[str, ...]
+    metrics: List[Row]
+    network: GhostNet
+    optimizer: nn.Momentum
+    """The optimizer after the run: its momenta and ``global_step`` (the schedule position)."""
+    step_losses: List[float] = field(default_factory=list)
+    """The loss of every step this process ran, in order (its own shard's loss)."""
+
+
+def finetune(config: FinetuneConfig, *, rank: int = 0, group_size: int = 1,
+             preprocessing: Preprocessing = DEFAULT_PREPROCESSING) -> FinetuneResult:
+    """Run the fine-tuning described by ``config`` (see the module docstring).
+
+    Args:
+        config: the run's options.
+        rank, group_size: this worker's place in data-parallel training (the caller has
+            initialised communication and set the parallel context); 0 and 1 alone.
+        preprocessing: the eval transform record; train augmentation and eval crop follow
+            ``config.image_size``.
+
+    Raises:
+        DatasetError: the data folder is unusable (no classes, one class, a bad image, ...).
+        OutputError: the output folder is unwritable or lacks space; raised before training.
+        CheckpointError: ``model`` or the ``last.ckpt`` to resume cannot be restored.
+        KeyboardInterrupt: after saving a resumable ``last.ckpt``.
+    """
+    _check_config(config)
+    writer = rank == 0
+    data = read_image_folder(config.data, config.val_split, config.seed)
+    output = Path(config.output)
+    if writer:
+        _prepare_output(output)
+
+    resume_params = _resume_params(output, data) if config.resume else None
+    arch = _resume_arch(resume_params) if resume_params is not None else config.arch
+    ms.set_seed(config.seed)
+    net, arch = build_network(config, len(data.classes), arch=arch,
+                              from_scratch=resume_params is not None)
+    frozen = freeze(net, backbone=config.freeze_backbone, stages=config.freeze_stages)
+    if frozen:
+        print(f"frozen: {len(frozen)} parameter tensors; training "
+              f"{len(net.trainable_params())}")
+
+    spe = steps_per_epoch(len(data.train), config.batch_size, group_size)
+    if spe < 1:
+        raise DatasetError(str(config.data), f"{len(data.train)} train images make no full "
+                                            f"batch of {config.batch_size} x {group_size} "
+                                            "worker(s); lower --batch-size")
+    total_steps = spe * config.epochs
+    rates = warmup_cosine(config.lr, total_steps, int(round(config.warmup_epochs * spe)))
+    optimizer = momentum_optimizer(net.trainable_params(), rates, momentum=config.momentum,
+                                   weight_decay=config.weight_decay)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    train_step = nn.TrainOneStepCell(nn.WithLossCell(net, loss_fn), optimizer)
+    if writer:
+        _check_space(output, train_step)
+        if data.split is not None:
+            write_text(output / SPLIT_FILE, json.dumps(data.split, indent=1) + "\n")
+
+    start_epoch, best_top1 = 0, -1.0
+    metrics: List[Row] = []  # a fresh run starts a fresh metrics.csv
+    if resume_params is not None:
+        metrics = read_metrics(output / METRICS_FILE) if writer else []
+        start_epoch, best_top1 = _restore_training(train_step, resume_params, output)
+        step = int(optimizer.global_step.asnumpy().reshape(-1)[0])
+        print(f"resuming after epoch {start_epoch}, at step {step}")
+        metrics = [row for row in metrics if row["epoch"] <= start_epoch]
+    run = _Run(config, data, net, train_step, optimizer, rates, spe, rank, group_size,
+               preprocessing, arch, writer, output, metrics, best_top1)
+    previous_mode = ms.get_context("mode")
+    ms.set_context(mode=ms.GRAPH_MODE)
+    try:
+        run.train(start_epoch)
+    finally:
+        ms.set_context(mode=previous_mode)
+    net.set_train(False)
+    return FinetuneResult(output, data.classes, run.metrics, net, optimizer, run.step_losses)
+
+
+def _check_config(config: FinetuneConfig) -> None:
+    if config.arch.lower() not in VARIANTS:
+        raise UnknownModelError(config.arch, VARIANTS)
+    for name in ("epochs", "batch_size", "workers"):
+        if getattr(config, name) < 1:
+            raise ValueError(f"{name} must be >= 1, got {getattr(config, name)}")
+    if config.image_size is not None and config.image_size < 8:
+        raise ValueError(f"image_size must be >= 8, got {config.image_size}")
+    if not config.lr > 0:
+        raise ValueError(f"lr must be positive, got {config.lr}")
+
+
+def _prepare_output(output: Path) -> None:
+    """Create ``output`` and prove it writable with a real file, before any training."""
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        with atomic_path(output / ".write-test") as probe:
+            probe.write_bytes(b"ok")
+        (output / ".write-test").unlink()
+    except OSError as error:
+        raise OutputError(str(output), f"output folder is not writable "
+                                       f"({error.strerror or error})") from error
+
+
+def _check_space(output: Path, train_step: nn.Cell) -> None:
+    """Fail now if ``output`` cannot hold last.ckpt, best.ckpt and one temporary copy."""
+    checkpoint_bytes = sum(int(np.prod(p.shape)) * p.data.itemsize
+                           for p in train_step.get_parameters())
+    needed = 3 * checkpoint_bytes + SPACE_MARGIN_BYTES
+    free = shutil.disk_usage(output).free
+    if free < needed:
+        raise OutputError(str(output), f"too little free disk space: {free / 2 ** 20:.0f} MiB "
+                                       f"free, {needed / 2 ** 20:.0f} MiB needed for the "
+                                       "checkpoints")
+
+
+def build_network(config: FinetuneConfig, num_classes: int, *, arch: Optional[str] = None,
+                  from_scratch: bool = False) -> Tuple[GhostNet, str]:
+    """The network with a fresh ``num_classes`` head, with the backbone restored from
+    ``config.model`` in the same call, and its variant name.
+
+    ``model`` is a ``.ckpt`` file (built as ``arch``) or a hub name (uid, short uid, card URL
+    or card path), fetched and verified by the hub client and built as its card's
+    ``model-name``. Without a model, or ``from_scratch`` (a resume overwrites the weights
+    anyway), the weights are random.
+
+    Raises:
+        CheckpointError: the checkpoint does not fit the network.
+        HubNameError, CardError, DownloadError, IntegrityError, OfflineError: from the hub.
+    """
+    arch = config.arch if arch is None else arch
+    if from_scratch or config.model is None:
+        return create_network(arch, num_classes, drop_rate=config.drop_rate), arch
+    if config.model.endswith(".ckpt"):
+        return create_network(arch, num_classes, pretrained=Path(config.model),
+                              drop_rate=config.drop_rate), arch
+    fetched = hub.fetch(config.model, quiet=not config.progress)
+    arch = fetched.card.model_name.lower()
+    return create_network(arch, num_classes, pretrained=fetched.checkpoint,
+                          drop_rate=config.drop_rate), arch
+
+
+def _resume_params(output: Path, data: ImageFolderData) -> Mapping[str, object]:
+    last = output / LAST_CHECKPOINT
+    params = read_checkpoint(last)
+    names = read_meta(params, str(last)).class_names
+    if names is not None and tuple(names) != data.classes:
+        raise CheckpointError(f"{last}: trained on classes {names}, but the data has "
+                              f"{list(data.classes)}")
+    return params
+
+
+def _resume_arch(params: Mapping[str, object]) -> str:
+    arch = params.get(ARCH_KEY)
+    if not isinstance(arch, str) or arch not in VARIANTS:
+        raise CheckpointError(f"{LAST_CHECKPOINT}: no valid {ARCH_KEY!r} entry to resume from")
+    return arch
+
+
+def _scalar(value: object) -> float:
+    """A number stored by ``append_dict`` (a Parameter or Tensor after loading)."""
+    if hasattr(value, "asnumpy"):
+        return float(np.asarray(value.asnumpy()).reshape(-1)[0])
+    return float(value)  # type: ignore[arg-type]
+
+
+def _restore_training(train_step: nn.Cell, params: Mapping[str, object],
+                      output: Path) -> Tuple[int, float]:
+    """Load weights, momenta and ``global_step`` into ``train_step``; (epoch, best top-1).
+
+    The learning-rate list is not loaded: it is recomputed from the options, and its
+    position is ``global_step``.
+    """
+    wanted = [p.name for p in train_step.get_parameters() if p.name != "learning_rate"]
+    missing = [name for name in wanted if name not in params]
+    if missing:
+        raise CheckpointError(f"{output / LAST_CHECKPOINT}: cannot resume, missing "
+                              f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}")
+    selected = {name: params[name] for name in wanted}
+    not_loaded, _ = ms.load_param_into_net(train_step, selected, strict_load=True)
+    not_loaded = [name for name in not_loaded if name != "learning_rate"]
+    if not_loaded:
+        raise CheckpointError(f"{output / LAST_CHECKPOINT}: not restored: {not_loaded[:5]}")
+    return int(_scalar(params[EPOCH_KEY])), _scalar(params.get(BEST_TOP1_KEY, -1.0))
+
+
+class _Run:
+    """The epoch loop of one run, with its checkpointing; built and driven by finetune."""
+
+    def __init__(self, config: FinetuneConfig, data: ImageFolderData, net: GhostNet,
+                 train_step: nn.Cell, optimizer: nn.Momentum, rates: List[float], spe: int,
+                 rank: int, group_size: int, preprocessing: Preprocessing, arch: str,
+                 writer: bool, output: Path, metrics: List[Row], best_top1: float) -> None:
+        self.config, self.data, self.net = config, data, net
+        self.train_step, self.optimizer, self.rates = train_step, optimizer, rates
+        self.spe, self.rank, self.group_size = spe, rank, group_size
+        self.arch, self.writer, self.output = arch, writer, output
+        self.metrics, self.best_top1 = metrics, best_top1
+        self.step_losses: List[float] = []
+        self.signals = _StopSignals()
+        self.completed = 0
+        """Epochs finished and saved; what a checkpoint written on interruption records."""
+        self.train_ops = (train_transforms(preprocessing, config.image_size) if config.augment
+                          else eval_transforms(preprocessing, config.image_size))
+        self.eval_ops = eval_transforms(preprocessing, config.image_size)
+
+    def global_step(self) -> int:
+        return int(self.optimizer.global_step.asnumpy().reshape(-1)[0])
+
+    def train(self, start_epoch: int) -> None:
+        self.completed = start_epoch
+        try:
+            with self.signals:
+                for epoch in range(start_epoch, self.config.epochs):
+                    loss, seconds = self._train_epoch(epoch)
+                    if self.writer:
+                        self._end_epoch(epoch, loss, seconds)
+                    self.completed = epoch + 1
+        except KeyboardInterrupt:
+            if self.writer:
+                # the epoch count stays at the last finished epoch; global_step holds the
+                # position inside the next one, so a resume skips the batches already trained
+                self._save(self.output / LAST_CHECKPOINT, self.completed)
+                print(f"\ninterrupted: resumable checkpoint saved at step "
+                      f"{self.global_step()} ({self.output / LAST_CHECKPOINT})", flush=True)
+            raise
+
+    def _train_epoch(self, epoch: int) -> Tuple[float, float]:
+        config = self.config
+        done = self.global_step() - epoch * self.spe
+        dataset = train_dataset(self.data.train, self.train_ops, config.batch_size,
+                                epoch=epoch, seed=config.seed, num_shards=self.group_size,
+                                shard_id=self.rank, skip_batches=done, workers=config.workers)
+        images = config.batch_size * self.group_size
+        self.train_step.set_train(True)
+        losses: List[float] = []
+        started = time.perf_counter()
+        bar = tqdm(total=self.spe, initial=done, desc=f"epoch {epoch + 1}/{config.epochs}",
+                   unit="step", disable=not (config.progress and self.writer), leave=True)
+        with bar:
+            batches = dataset.create_tuple_iterator(num_epochs=1)
+            self.signals.rearm()  # starting a pipeline installs minddata's own handler
+            for image, label in batches:
+                self.signals.rearm()
+                tick = time.perf_counter()
+                loss = float(self.train_step(image, label).asnumpy())
+                self.signals.rearm()
+                losses.append(loss)
+                self.step_losses.append(loss)
+                bar.set_postfix(loss=f"{loss:.4f}",
+                                img_s=f"{images / max(time.perf_counter() - tick, 1e-9):.0f}")
+                bar.update(1)
+        seconds = time.perf_counter() - started
+        return (float(np.mean(losses)) if losses else math.nan), seconds
+
+    def _end_epoch(self, epoch: int, train_loss: float, seconds: float) -> None:
+        val_loss, top1, top5 = self.evaluate()
+        step = self.global_step()
+        row: Row = {
+            "epoch": epoch + 1, "step": step, "lr": self.rates[max(step - 1, 0)],
+            "train_loss": train_loss, "val_loss": val_loss, "val_top1": top1, "val_top5": top5,
+            "epoch_seconds": seconds,
+            "images_per_second": self.spe * self.config.batch_size * self.group_size / seconds,
+        }
+        self.metrics.append(row)
+        improved = top1 > self.best_top1
+        if improved:
+            self.best_top1 = top1
+        self._save(self.output / LAST_CHECKPOINT, epoch + 1)
+        self.completed = epoch + 1
+        if improved:
+            copy_file(self.output / LAST_CHECKPOINT, self.output / BEST_CHECKPOINT)
+        write_metrics(self.output / METRICS_FILE, self.metrics)
+        draw_curves(self.output / CURVES_FILE, self.metrics)
+        print(f"epoch {epoch + 1}: train loss {train_loss:.4f}, val loss {val_loss:.4f}, "
+              f"val top-1 {top1:.4f}, top-5 {top5:.4f}{' (best)' if improved else ''}",
+              flush=True)
+
+    def evaluate(self) -> Tuple[float, float, float]:
+        """(cross-entropy, top-1, top-5) of the network on val, in eval mode."""
+        self.net.set_train(False)
+        dataset = eval_dataset(self.data.val, self.eval_ops, self.config.batch_size,
+                               workers=self.config.workers)
+        logits, labels = [], []
+        batches = dataset.create_tuple_iterator(num_epochs=1)
+        self.signals.rearm()
+        for image, label in batches:
+            self.signals.rearm()
+            logits.append(self.net(image).asnumpy())
+            self.signals.rearm()
+            labels.append(label.asnumpy())
+        return topk_metrics(np.concatenate(logits), np.concatenate(labels))
+
+    def _save(self, path: Path, epochs_done: int) -> None:
+        extra: Dict[str, object] = dict(meta_entries(self.data.classes, self.config.image_size))
+        extra[ARCH_KEY] = self.arch
+        extra[EPOCH_KEY] = int(epochs_done)
+        extra[BEST_TOP1_KEY] = float(self.best_top1)
+        with atomic_path(path) as temporary:
+            ms.save_checkpoint(self.train_step, str(temporary), append_dict=extra)
+
+
+class _StopSignals:
+    """Ctrl-C (SIGINT) and SIGTERM raise KeyboardInterrupt while training, so the run saves a
+    resumable checkpoint and exits; the previous handlers come back afterwards.
+
+    MindSpore's graph runtime installs its own SIGINT handler on every graph run, and that
+    handler ends the process with SIGTERM; nothing would be saved. So the handlers are armed
+    again after each run (:meth:`rearm`), and SIGTERM is caught too: it is what MindSpore's
+    handler sends when the signal lands in the middle of a step, and what a job scheduler
+    sends before it kills a job.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self._active = threading.current_thread() is threading.main_thread()
+        self._previous: Dict[int, object] = {}
+
+    def __enter__(self) -> "_StopSignals":
+        if self._active:
+            self._previous = {number: signal.getsignal(number) for number in self.SIGNALS}
+            self.rearm()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)  # type: ignore[arg-type]
+
+    def rearm(self) -> None:
+        """Install the handlers again (after a graph run replaced them)."""
+        if self._active:
+            for number in self.SIGNALS:
+                signal.signal(number, _raise_interrupt)
+
+
+def _raise_interrupt(number: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signal.Signals(number).name}")
+
+
+def topk_metrics(logits: np.ndarray, labels: np.ndarray) -> Tuple[float, float, float]:
+    """(mean cross-entropy, top-1 accuracy, top-5 accuracy) of ``logits`` against ``labels``;
+    top-5 is top-``k`` with ``k = min(5, classes)``."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    loss = float(-log_probs[np.arange(len(labels)), labels].mean())
+    order = np.argsort(-logits, axis=1)
+    k = min(5, logits.shape[1])
+    top1 = float((order[:, 0] == labels).mean())
+    top5 = float((order[:, :k] == labels[:, None]).any(axis=1).mean())
+    return loss, top1, top5

@@ -1,0 +1,238 @@
+"""Publish a checkpoint to a hub index: the asset beside a validated card, written atomically.
+
+The index is laid out as the MindSpore Hub's card tree, which the hub client reads::
+
+    <index>/<user>/<version>/<name>_<dataset>.md      the card; its uid is user/version/<card>
+    <index>/assets/<sha256[:16]>_<name>_<dataset>.ckpt the asset, under a hash-prefixed name
+    <index>/index.json                                 the list of cards, for http(s) indexes
+
+The assets live in one folder of their own so that an index can be served from one root
+(``--asset-base-url`` is where ``<index>/assets`` is served) and so that a new version of a
+card never overwrites the bytes an older card points to. ``model-name`` must be a GhostNet
+variant: the hub client builds the network from it (``create_network(model-name)``), and the
+classifier's size comes from the checkpoint. It defaults to the ``arch`` the fine-tuning run
+recorded in the checkpoint.
+
+Publishing is idempotent: the same bytes under the same card do nothing (and say so). A
+different file under an existing card or asset name is refused unless ``force``.
+"""
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+import mindspore as ms
+
+from .atomic import copy_file, write_text
+from .card import CardAsset, ModelCard, load_card, parse_card, render_card
+from .checkpoint import read_checkpoint
+from .checkpoint_meta import read_meta
+from .data import at_image_size
+from .errors import CardError, PublishError
+from .ghostnet import VARIANTS
+from .hashing import sha256_file
+from .index import write_listing
+from .pretrained import DEFAULT_PREPROCESSING
+from .run_log import METRICS_FILE, Row, read_metrics
+
+ASSETS_FOLDER = "assets"
+HASH_PREFIX_DIGITS = 16
+DEFAULT_REPO_LINK = "https://gitee.com/mindspore/models/tree/r1.5/research/cv/ghostnet"
+"""Where GhostNet's code lives, as in this module's own card (ghostnet.md)."""
+ARCH_KEY = "arch"
+
+
+@dataclass(frozen=True)
+class PublishRequest:
+    """What to publish and where; the CLI options map one to one onto these fields."""
+
+    checkpoint: Path
+    index: Path
+    user: str
+    version: str
+    dataset: str
+    asset_base_url: str
+    name: Optional[str] = None
+    """``model-name``: a GhostNet variant; None takes the checkpoint's recorded arch."""
+    evaluation: Optional[str] = None
+    """None derives it from ``metrics.csv`` beside the checkpoint, when there is one."""
+    repo_link: str = DEFAULT_REPO_LINK
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """Where the card and asset are, the uid to load, and whether anything was written."""
+
+    uid: str
+    card_path: Path
+    asset_path: Path
+    sha256: str
+    changed: bool
+
+
+def publish(request: PublishRequest) -> PublishResult:
+    """Copy the checkpoint into the index and write its validated card.
+
+    Raises:
+        CheckpointError: the checkpoint cannot be read.
+        PublishError: a bad name, or a different file already published under the card or
+            asset name (without ``force``).
+        CardError: the generated card does not validate (a value the hub forbids).
+    """
+    source = Path(request.checkpoint)
+    params = read_checkpoint(source)
+    model_name = _model_name(request.name, params, source)
+    for label, part in (("user", request.user), ("version", request.version),
+                        ("dataset", request.dataset)):
+        _check_part(label, part)
+    card_name = f"{model_name}_{request.dataset}"
+    digest = sha256_file(source)
+    asset_name = f"{digest[:HASH_PREFIX_DIGITS]}_{card_name}.ckpt"
+    asset_path = request.index / ASSETS_FOLDER / asset_name
+    card_path = request.index / request.user / request.version / f"{card_name}.md"
+    uid = f"{request.user}/{request.version}/{card_name}"
+
+    existing = _published_sha256(card_path)
+    if existing == digest and asset_path.is_file() and sha256_file(asset_path) == digest:
+        return PublishResult(uid, card_path, asset_path, digest, changed=False)
+    if existing is not None and existing != digest and not request.force:
+        raise PublishError(f"{card_path}: already publishes a different checkpoint "
+                           f"(sha256 {existing}); pass --force to replace it")
+    if asset_path.is_file() and sha256_file(asset_path) != digest and not request.force:
+        raise PublishError(f"{asset_path}: exists with different bytes; pass --force")
+
+    meta = read_meta(params, str(source))
+    names = meta.class_names or []
+    metrics = read_metrics(source.parent / METRICS_FILE)
+    link = f"{request.asset_base_url.rstrip('/')}/{asset_name}"
+    card = ModelCard(
+        source=str(card_path),
+        model_name=model_name,
+        backbone_name="ghostnet",
+        module_type="cv",
+        fine_tunable=True,
+        model_version=request.version,
+        train_dataset=request.dataset,
+        evaluation=request.evaluation or _evaluation(metrics),
+        author=request.user,
+        update_time=datetime.date.today().isoformat(),
+        repo_link=request.repo_link,
+        user_id=request.user,
+        used_for=("inference", "transfer-learning"),
+        mindspore_version=".".join(ms.__version__.split(".")[:2]),
+        license="Apache2.0",
+        summary=f"{model_name} fine-tuned on {request.dataset}",
+        assets=(CardAsset(file_format="ckpt", link=link, sha256=digest),),
+        preamble=f"# {card_name}",
+        body=_body(uid, model_name, names, meta.image_size, metrics),
+    )
+    text = render_card(card) + "\n"
+    parse_card(text, str(card_path))  # the card must validate before anything is written
+
+    asset_path.parent.mkdir(parents=True, exist_ok=True)
+    card_path.parent.mkdir(parents=True, exist_ok=True)
+    if not (asset_path.is_file() and sha256_file(asset_path) == digest):
+        copy_file(source, asset_path)
+    write_text(card_path, text)
+    write_listing(request.index)
+    return PublishResult(uid, card_path, asset_path, digest, changed=True)
+
+
+def _model_name(name: Optional[str], params: dict, source: Path) -> str:
+    recorded = params.get(ARCH_KEY)
+    chosen = name if name is not None else recorded if isinstance(recorded, str) else None
+    if chosen is None:
+        raise PublishError(f"{source}: records no arch; pass --name (one of "
+                           f"{', '.join(VARIANTS)})")
+    if chosen.lower() not in VARIANTS:
+        raise PublishError(f"--name {chosen!r}: the hub client builds the network from the "
+                           f"card's model-name, so it must be one of {', '.join(VARIANTS)}")
+    if isinstance(recorded, str) and recorded != chosen.lower():
+        raise PublishError(f"--name {chosen!r}: {source} was trained as {recorded!r}")
+    return chosen.lower()
+
+
+def _check_part(label: str, part: str) -> None:
+    if not part or part.startswith(".") or any(c in part for c in "/\\:") or \
+            any(c.isspace() for c in part):
+        raise PublishError(f"--{label} {part!r}: must be a single path part without '/', "
+                           "'\\', ':' or spaces, not starting with '.'")
+
+
+def _published_sha256(card_path: Path) -> Optional[str]:
+    """The sha256 of the asset an existing card publishes, or None when there is no card."""
+    if not card_path.is_file():
+        return None
+    try:
+        card = load_card(card_path)
+    except CardError as error:
+        raise PublishError(f"{card_path}: an unreadable card is in the way ({error}); "
+                           "remove it or pass --force") from error
+    return card.assets[0].sha256 if card.assets else ""
+
+
+def _best(metrics: Sequence[Row]) -> Optional[Row]:
+    return max(metrics, key=lambda row: row["val_top1"]) if metrics else None
+
+
+def _evaluation(metrics: Sequence[Row]) -> Optional[str]:
+    best = _best(metrics)
+    if best is None:
+        return None
+    return f"top1acc{best['val_top1'] * 100:.2f} | top5acc{best['val_top5'] * 100:.2f}"
+
+
+def _body(uid: str, model_name: str, names: Sequence[str], image_size: Optional[int],
+          metrics: Sequence[Row]) -> str:
+    sized = at_image_size(DEFAULT_PREPROCESSING, image_size)
+    resize, crop = sized.resize, sized.crop
+    mean = ", ".join(f"{m / 255:.3f}" for m in DEFAULT_PREPROCESSING.mean)
+    std = ", ".join(f"{s / 255:.3f}" for s in DEFAULT_PREPROCESSING.std)
+    lines: List[str] = [
+        "## Usage", "",
+        "```python",
+        "from ghostnet_hub import hub",
+        "",
+        f'net = hub.load("{uid}")',
+        "```", "",
+        f"Fine-tune it further with `ghostnet finetune --model {uid} ...`.", "",
+        "## Input preprocessing", "",
+        f"Decode as RGB, resize the shorter side to {resize} pixels "
+        f"({DEFAULT_PREPROCESSING.interpolation}), crop the central {crop}x{crop} square, "
+        f"normalize with mean ({mean}) x 255 and std ({std}) x 255, then HWC to CHW.", "",
+        "## Labels", "",
+    ]
+    if names:
+        lines.append(f"{len(names)} classes; output index `i` is:")
+        lines.append("")
+        lines += [f"- `{index}` {name}" for index, name in enumerate(names)]
+    else:
+        lines.append("The checkpoint records no class names.")
+    lines += ["", "## Metrics", ""]
+    if metrics:
+        best = _best(metrics)
+        assert best is not None
+        lines += [f"Best val top-1 {best['val_top1']:.4f} (epoch {int(best['epoch'])}), "
+                  f"from `{METRICS_FILE}` of the fine-tuning run:", "",
+                  "| epoch | train loss | val loss | val top-1 | val top-5 |",
+                  "| --- | --- | --- | --- | --- |"]
+        lines += [f"| {int(r['epoch'])} | {r['train_loss']:.4f} | {r['val_loss']:.4f} | "
+                  f"{r['val_top1']:.4f} | {r['val_top5']:.4f} |" for r in metrics]
+    else:
+        lines.append("No metrics.csv was found beside the checkpoint.")
+    lines += ["", f"The network is `{model_name}` (this module's `create_network`), with a "
+                  f"{len(names) or 'checkpoint-sized'}-class head."]
+    return "\n".join(lines)
+
+
+def describe(result: PublishResult) -> str:
+    """One line for the user: what was published, or that nothing changed."""
+    if not result.changed:
+        return (f"{result.uid}: already published with the same bytes "
+                f"(sha256 {result.sha256}); nothing to do")
+    return (f"{result.uid}: published {result.asset_path.name} (sha256 {result.sha256}); "
+            f"card {result.card_path}")
+

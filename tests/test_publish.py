@@ -1,0 +1,157 @@
+"""Publishing a checkpoint to a hub index (src/publish.py, ghostnet publish)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import mindspore as ms
+import numpy as np
+import pytest
+
+from src import hub
+from src.card import load_card
+from src.checkpoint import read_checkpoint
+from src.cli import main
+from src.checkpoint_meta import meta_entries
+from src.errors import PublishError
+from src.factory import create_network
+from src.finetune import build_network
+from src.finetune_config import FinetuneConfig
+from src.ghostnet import CLASSIFIER_PARAMS
+from src.hashing import sha256_file
+from src.publish import PublishRequest, publish
+from src.settings import get_settings
+from tests.httpserver import FileServer
+
+ARCH = "ghostnet_050"
+BASE_URL = "http://127.0.0.1:8000/assets"
+
+
+def _checkpoint(path: Path, seed: int) -> Path:
+    ms.set_seed(seed)
+    net = create_network(ARCH, 3)
+    extra = dict(meta_entries(["cat", "dog", "emu"]))
+    extra["arch"] = ARCH
+    ms.save_checkpoint(net, str(path), append_dict=extra)
+    return path
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> tuple:
+    folder = tmp_path_factory.mktemp("ckpts")
+    return _checkpoint(folder / "a.ckpt", 1), _checkpoint(folder / "b.ckpt", 2)
+
+
+def _publish_args(ckpt: Path, index: Path, *extra: str) -> list:
+    return ["publish", str(ckpt), "--index", str(index), "--user", "me", "--version", "1.0",
+            "--dataset", "pets", "--asset-base-url", BASE_URL, *extra]
+
+
+def test_publish_writes_a_valid_card_and_the_asset(checkpoints: tuple, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture) -> None:
+    assert main(_publish_args(checkpoints[0], tmp_path)) == 0
+    assert "me/1.0/ghostnet_050_pets: published" in capsys.readouterr().out
+    card = load_card(tmp_path / "me" / "1.0" / "ghostnet_050_pets.md")
+    digest = sha256_file(checkpoints[0])
+    assert card.model_name == ARCH and card.train_dataset == "pets"
+    assert card.used_for == ("inference", "transfer-learning")
+    asset = tmp_path / "assets" / f"{digest[:16]}_ghostnet_050_pets.ckpt"
+    assert card.assets[0].sha256 == digest and sha256_file(asset) == digest
+    assert card.assets[0].link == f"{BASE_URL}/{asset.name}"
+    assert "- `2` emu" in card.body
+    # what the card points to restores into the network its model-name names
+    net = create_network(card.model_name, pretrained=asset)
+    assert net.num_classes == 3
+
+
+def test_republishing_the_same_bytes_does_nothing(checkpoints: tuple, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture) -> None:
+    assert main(_publish_args(checkpoints[0], tmp_path)) == 0
+    card = tmp_path / "me" / "1.0" / "ghostnet_050_pets.md"
+    before = card.stat().st_mtime_ns
+    capsys.readouterr()
+    assert main(_publish_args(checkpoints[0], tmp_path)) == 0
+    assert "already published with the same bytes" in capsys.readouterr().out
+    assert card.stat().st_mtime_ns == before
+
+
+def test_a_different_file_is_refused_unless_forced(checkpoints: tuple, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture) -> None:
+    first, second = checkpoints
+    assert main(_publish_args(first, tmp_path)) == 0
+    assert main(_publish_args(second, tmp_path)) == 1
+    assert "already publishes a different checkpoint" in capsys.readouterr().err
+    card = load_card(tmp_path / "me" / "1.0" / "ghostnet_050_pets.md")
+    assert card.assets[0].sha256 == sha256_file(first)
+    assert main(_publish_args(second, tmp_path, "--force")) == 0
+    card = load_card(tmp_path / "me" / "1.0" / "ghostnet_050_pets.md")
+    assert card.assets[0].sha256 == sha256_file(second)
+
+
+def test_model_name_must_be_a_variant_the_hub_can_build(checkpoints: tuple,
+                                                         tmp_path: Path) -> None:
+    request = PublishRequest(checkpoint=checkpoints[0], index=tmp_path, user="me",
+                             version="1.0", dataset="pets", asset_base_url=BASE_URL,
+                             name="my-net")
+    with pytest.raises(PublishError, match="must be one of ghostnet"):
+        publish(request)
+    assert not any(tmp_path.iterdir())
+
+
+def test_evaluation_comes_from_metrics_beside_the_checkpoint(tmp_path: Path) -> None:
+    ckpt = _checkpoint(tmp_path / "best.ckpt", 3)
+    (tmp_path / "metrics.csv").write_text(
+        "epoch,step,lr,train_loss,val_loss,val_top1,val_top5,epoch_seconds,images_per_second\n"
+        "1,3,0.01,1.2,1.1,0.5,0.9,2.0,40\n2,6,0.005,0.8,0.7,0.75,1.0,2.0,40\n")
+    result = publish(PublishRequest(checkpoint=ckpt, index=tmp_path / "index", user="me",
+                                    version="2", dataset="pets", asset_base_url=BASE_URL))
+    card = load_card(result.card_path)
+    assert card.evaluation == "top1acc75.00 | top5acc100.00"
+    assert "| 2 | 0.8000 | 0.7000 | 0.7500 | 1.0000 |" in card.body
+
+
+def _assert_same_weights(net: object, ckpt: Path, skip: tuple = ()) -> None:
+    saved = read_checkpoint(ckpt)
+    for param in net.get_parameters():  # type: ignore[attr-defined]
+        if param.name not in skip:
+            np.testing.assert_array_equal(param.asnumpy(), saved[param.name].asnumpy(),
+                                          err_msg=param.name)
+
+
+def test_published_model_loads_by_uid_from_the_index_folder(
+        checkpoints: tuple, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    index = tmp_path / "index"
+    result = publish(PublishRequest(checkpoint=checkpoints[0], index=index, user="me",
+                                    version="1.0", dataset="pets",
+                                    asset_base_url=(index / "assets").as_uri()))
+    monkeypatch.setenv("MSHUB_INDEX", str(index))
+    get_settings.cache_clear()
+    net = hub.load("me/1.0/ghostnet_050_pets", quiet=True)
+    assert net.num_classes == 3
+    _assert_same_weights(net, checkpoints[0])
+    # the short uid finds it too, through the index.json that publish keeps
+    assert json.loads((index / "index.json").read_text())["cards"][0]["uid"] == result.uid
+    assert hub.load("me/ghostnet_050", quiet=True).num_classes == 3
+
+
+def test_published_model_loads_over_http_and_finetunes_from_its_uid(
+        checkpoints: tuple, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    index = tmp_path / "index"
+    index.mkdir()
+    with FileServer(index) as server:
+        publish(PublishRequest(checkpoint=checkpoints[1], index=index, user="me",
+                               version="1.0", dataset="pets",
+                               asset_base_url=server.url("assets")))
+        monkeypatch.setenv("MSHUB_INDEX", server.base_url)
+        get_settings.cache_clear()
+        fetched = hub.fetch("me/1.0/ghostnet_050_pets", quiet=True)
+        assert fetched.sha256 == sha256_file(checkpoints[1])
+        assert fetched.checkpoint.read_bytes() == checkpoints[1].read_bytes()
+        net = hub.load("me/1.0/ghostnet_050_pets", quiet=True)
+        _assert_same_weights(net, checkpoints[1])
+        # fine-tuning from the uid: backbone restored, a fresh 2-class head
+        config = FinetuneConfig(data=tmp_path, output=tmp_path, model="me/1.0/ghostnet_050_pets",
+                                progress=False)
+        tuned, arch = build_network(config, 2)
+        assert arch == ARCH and tuned.num_classes == 2
+        _assert_same_weights(tuned, checkpoints[1], skip=CLASSIFIER_PARAMS)
