@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test venv
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test,onnx]'
 	touch $(STAMP)
