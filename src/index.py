@@ -5,6 +5,8 @@ An index is a tree of cards laid out as the MindSpore Hub's ``mshub_res/assets``
 (``MSHUB_INDEX``; ``source='gitee'|'github'`` picks the public hub's tree). A folder lists
 itself; an http(s) index lists its cards in ``<index>/index.json``, which ``ghostnet
 publish`` keeps up to date: ``{"cards": [{"uid": "user/version/card", "model-name": "..."}]}``.
+An http(s) index without one (the public hub's tree) resolves short uids through the
+module's own records of published weights (:data:`.pretrained.PRETRAINED`).
 
 Names, as the real client and beyond:
 - ``user/version/card``: a uid, read from the index;
@@ -29,7 +31,8 @@ from urllib.parse import unquote, urlsplit
 from .cache import card_path
 from .card import ModelCard, load_card
 from .download import download
-from .errors import CardError, HubNameError, OfflineError
+from .errors import CardError, HTTPStatusError, HubNameError, OfflineError
+from .pretrained import PRETRAINED
 
 PUBLIC_INDEXES: Dict[str, str] = {
     "gitee": "https://gitee.com/mindspore/hub/raw/master/mshub_res/assets",
@@ -175,13 +178,24 @@ def newest_first(entries: Sequence[IndexEntry]) -> List[IndexEntry]:
 
 
 def _newest(user: str, model_name: str, *, index: str, offline: bool, root: Path) -> CardLocation:
-    matches = [entry for entry in list_index(index, root=root, offline=offline)
+    try:
+        entries = list_index(index, root=root, offline=offline)
+    except HTTPStatusError as error:
+        if error.status != 404:
+            raise
+        entries = _known_cards()  # an index without index.json, like the public hub's tree
+    matches = [entry for entry in entries
                if entry.uid.split("/")[0].lower() == user and entry.model_name.lower() == model_name]
     if not matches:
         where = f"the cache {root}" if offline else f"the index {index}"
         raise HubNameError(f"{user}/{model_name}", f"no card with model-name {model_name!r} "
                                                     f"by user {user!r} in {where}")
     return locate(newest_first(matches)[0].uid, index=index, offline=offline, root=root)
+
+
+def _known_cards() -> List[IndexEntry]:
+    """The cards of this module's published weights, known without asking the index."""
+    return [IndexEntry(record.uid, record.model_name) for record in PRETRAINED.values()]
 
 
 def _location_from_url(url: str) -> CardLocation:

@@ -340,3 +340,17 @@ def test_create_network_goes_through_the_hub(loopback: LoopbackHub, images):
                        images)
     with pytest.raises(ValueError, match="no published weights"):
         hub_conf.create_network("ghostnet_050", pretrained=True)
+
+
+def test_short_uid_on_an_index_without_a_listing_uses_the_modules_records(tmp_path, monkeypatch):
+    """The public hub's tree has no index.json; `mindspore/ghostnet` still finds its card."""
+    root = tmp_path / "public"
+    card = root / "mindspore" / "1.5" / "ghostnet_imagenet2012.md"
+    card.parent.mkdir(parents=True)
+    card.write_text((REPO_ROOT / "ghostnet.md").read_text())
+    with FileServer(root) as server:
+        found = hub.info("mindspore/ghostnet", index=server.base_url)
+        assert [r.status for r in server.requests_for("index.json")] == [404]
+    assert found.card.assets[0].sha256.startswith("612f2fee")
+    assert (found.cached, found.verified) == (False, False)
+    assert found.card_path == hub.get_hub_dir() / "mindspore" / "1.5" / "ghostnet_imagenet2012.md"
