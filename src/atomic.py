@@ -21,13 +21,15 @@ FILE_MODE = 0o644
 
 @contextmanager
 def atomic_path(target: PathLike) -> Iterator[Path]:
-    """A temporary path beside ``target``; on success it replaces ``target``.
+    """A temporary path beside ``target`` (its folder is created); on success it replaces
+    ``target``.
 
     The caller writes the temporary file in any way it likes (``save_checkpoint``,
     ``savefig``, ...). On an exception the temporary file is removed and ``target`` is left
     as it was.
     """
     target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
     # The temporary name keeps the target's suffix: some writers (MindSpore's
     # save_checkpoint) append ".ckpt" to a name that lacks it.
     handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{target.suffix}",
@@ -47,6 +49,12 @@ def write_text(target: PathLike, text: str) -> None:
     """Write ``text`` (UTF-8) to ``target`` atomically."""
     with atomic_path(target) as temporary:
         temporary.write_text(text, encoding="utf-8")
+
+
+def write_bytes(target: PathLike, data: bytes) -> None:
+    """Write ``data`` to ``target`` atomically."""
+    with atomic_path(target) as temporary:
+        temporary.write_bytes(data)
 
 
 def copy_file(source: PathLike, target: PathLike) -> None:

@@ -2,7 +2,8 @@
 
 An export is keyed by the checkpoint's SHA-256 (a prefix of 16 hex digits), the
 architecture and the batch size (the image size follows from the checkpoint): a changed
-checkpoint gets a new file and can never reuse a stale one. Exports of a hub checkpoint sit next to it in the hub cache;
+checkpoint gets a new file and can never reuse a stale one. Exports of a hub checkpoint sit
+next to it in the hub cache;
 those of a checkpoint elsewhere go to ``<cache>/exports`` rather than beside the user's file.
 
 Each export has a JSON sidecar with the model's interface (the labels of its outputs and
@@ -14,13 +15,11 @@ sidecar that exists always describes a complete export.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from dataclasses import asdict
 from typing import Optional
 
+from .atomic import write_text
 from .model_spec import ModelInterface, ModelSpec
 from .pretrained import Preprocessing
 
@@ -59,7 +58,7 @@ class ExportEntry:
         meta = {"version": SIDECAR_VERSION, "sha256": self.spec.sha256, "arch": self.spec.arch,
                 "batch_size": self.batch_size, "labels": interface.labels,
                 "preprocessing": asdict(interface.preprocessing)}
-        write_atomically(self.sidecar, json.dumps(meta, ensure_ascii=False).encode("utf-8"))
+        write_text(self.sidecar, json.dumps(meta, ensure_ascii=False))
 
 
 def export_entry(spec: ModelSpec, batch_size: int, cache_dir: Path) -> ExportEntry:
@@ -75,15 +74,3 @@ def _export_dir(checkpoint: Path, cache_dir: Path) -> Path:
     parent = checkpoint.resolve().parent
     return parent if root in parent.parents or parent == root else root / EXPORTS_DIRNAME
 
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to a private temp file beside ``path``, then move it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(temp, path)
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)

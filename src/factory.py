@@ -104,7 +104,7 @@ def _variant_key(name: str) -> str:
 
 
 def _checkpoint_path(name: str, pretrained: Weights) -> Path:
-    """The local checkpoint file that ``pretrained`` designates, fetched through the hub if need be."""
+    """The local checkpoint file ``pretrained`` designates, fetched through the hub if need be."""
     if pretrained is True:
         record = pretrained_record(name)
         if record is None:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 from urllib.parse import unquote, urlsplit
 
+from .atomic import write_bytes, write_text
 from .cache import card_path
 from .card import ModelCard, load_card
 from .download import download
@@ -130,7 +131,7 @@ def fetch_card(location: CardLocation, *, root: Path, offline: bool,
         if not source.is_file():
             raise HubNameError(location.uid, f"no card at {source}")
         card = load_card(source)
-        _write_atomically(cached, source.read_bytes())
+        write_bytes(cached, source.read_bytes())
         return card, cached
     if force_reload or not cached.is_file():
         if offline:
@@ -168,7 +169,7 @@ def write_listing(index: Path) -> Path:
     """
     entries = [{"uid": entry.uid, "model-name": entry.model_name} for entry in _list_folder(index)]
     target = index / INDEX_FILE
-    _write_atomically(target, (json.dumps({"cards": entries}, indent=2) + "\n").encode())
+    write_text(target, json.dumps({"cards": entries}, indent=2) + "\n")
     return target
 
 
@@ -185,7 +186,8 @@ def _newest(user: str, model_name: str, *, index: str, offline: bool, root: Path
             raise
         entries = _known_cards()  # an index without index.json, like the public hub's tree
     matches = [entry for entry in entries
-               if entry.uid.split("/")[0].lower() == user and entry.model_name.lower() == model_name]
+               if entry.uid.split("/")[0].lower() == user
+               and entry.model_name.lower() == model_name]
     if not matches:
         where = f"the cache {root}" if offline else f"the index {index}"
         raise HubNameError(f"{user}/{model_name}", f"no card with model-name {model_name!r} "
@@ -235,14 +237,4 @@ def _join(index: str, relative: str) -> str:
     if is_url(index):
         return f"{index.rstrip('/')}/{relative}"
     return str(Path(index) / relative)
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(f"{target.name}.{os.getpid()}.{secrets.token_hex(4)}.incomplete")
-    try:
-        temp.write_bytes(data)
-        os.replace(temp, target)
-    finally:
-        temp.unlink(missing_ok=True)
 

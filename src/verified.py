@@ -13,11 +13,10 @@ written (a few milliseconds on some kernels) keeps the stamp. Pass ``force`` to
 from __future__ import annotations
 
 import json
-import os
-import secrets
 from pathlib import Path
 from typing import Dict, Optional
 
+from .atomic import write_text
 from .hashing import digest_matches, sha256_file
 
 MARKER_SUFFIX = ".verified.json"
@@ -80,13 +79,7 @@ def record(path: Path, sha256: str) -> None:
     stamp = _stamp(path)
     if stamp is None:
         raise FileNotFoundError(path)
-    target = marker_path(path)
-    temp = target.with_name(f"{target.name}.{os.getpid()}.{secrets.token_hex(4)}.incomplete")
-    try:
-        temp.write_text(json.dumps({"sha256": sha256, "stamp": stamp}), encoding="utf-8")
-        os.replace(temp, target)
-    finally:
-        temp.unlink(missing_ok=True)
+    write_text(marker_path(path), json.dumps({"sha256": sha256, "stamp": stamp}))
 
 
 def forget(path: Path) -> None:

@@ -56,7 +56,8 @@ def test_pretrained_with_other_num_classes_restores_backbone_only(zoo_net, zoo_c
                                                                   small_batch):
     net = hub_conf.create_network("ghostnet", 10, pretrained=str(zoo_checkpoint))
     assert net.classifier.weight.shape == (10, 1280)
-    np.testing.assert_array_equal(net.conv_head.weight.asnumpy(), zoo_net.conv_head.weight.asnumpy())
+    np.testing.assert_array_equal(net.conv_head.weight.asnumpy(),
+                                  zoo_net.conv_head.weight.asnumpy())
     np.testing.assert_array_equal(net.forward_head(net.forward_features(small_batch),
                                                    pre_logits=True).asnumpy(),
                                   zoo_net.forward_head(zoo_net.forward_features(small_batch),
