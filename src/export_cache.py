@@ -3,8 +3,8 @@
 An export is keyed by the checkpoint's SHA-256 (a prefix of 16 hex digits), the
 architecture and the batch size (the image size follows from the checkpoint): a changed
 checkpoint gets a new file and can never reuse a stale one. Exports of a hub checkpoint sit
-next to it in the hub cache;
-those of a checkpoint elsewhere go to ``<cache>/exports`` rather than beside the user's file.
+next to it in the hub cache; those of a checkpoint elsewhere go to ``<cache>/exports`` rather
+than beside the user's file.
 
 Each export has a JSON sidecar with the model's interface (the labels of its outputs and
 the eval transform of its input), because the checkpoint's own class names and image size
