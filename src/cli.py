@@ -14,7 +14,7 @@ import traceback
 from typing import List, Optional
 
 from .commands import COMMANDS
-from .errors import GhostnetHubError
+from .errors import GhostnetHubError, ModelSpecError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -43,6 +43,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt:
         print("ghostnet: interrupted", file=sys.stderr)
         return 130
+    except ModelSpecError as error:  # a --model/--arch combination that cannot work
+        print(f"ghostnet {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     except GhostnetHubError as error:
         if args.debug:
             traceback.print_exc()

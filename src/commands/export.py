@@ -7,9 +7,7 @@ portable export; ``predict``'s own ONNX Runtime cache holds a machine-specific o
 from __future__ import annotations
 
 import argparse
-import sys
 
-from ..errors import ModelSpecError
 from .predict import positive_int
 
 EPILOG = """\
@@ -48,11 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from ..model_spec import resolve_model
     from ..predictor import load_network
 
-    try:
-        spec = resolve_model(args.model, args.arch)
-    except ModelSpecError as error:
-        print(f"ghostnet export: error: {error}", file=sys.stderr)
-        return 2
+    spec = resolve_model(args.model, args.arch)
     net, interface = load_network(spec)
     size = args.image_size or interface.preprocessing.crop
     path = export_network(net, args.output, args.format, batch_size=args.batch_size,

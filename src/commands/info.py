@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import TYPE_CHECKING, List, Optional, Tuple
 
 from ..errors import ModelSpecError
@@ -41,17 +40,11 @@ def run(args: argparse.Namespace) -> int:
     from ..model_spec import CHECKPOINT_SUFFIX, ModelSpec, resolve_model
 
     if args.model.lower().endswith(CHECKPOINT_SUFFIX):
-        try:
-            spec = resolve_model(args.model, args.arch)
-        except ModelSpecError as error:
-            print(f"ghostnet info: error: {error}", file=sys.stderr)
-            return 2
+        spec = resolve_model(args.model, args.arch)
         _print(_network_lines(spec) + _checkpoint_lines(spec))
         return 0
     if args.arch is not None:
-        print(f"ghostnet info: error: --arch {args.arch}: only a checkpoint file needs it",
-              file=sys.stderr)
-        return 2
+        raise ModelSpecError(f"--arch {args.arch}: only a checkpoint file needs it")
     from ..hub import info
     from ..verified import recorded_sha256
     from ..pretrained import pretrained_record

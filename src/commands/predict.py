@@ -13,7 +13,6 @@ import json
 import sys
 from typing import TYPE_CHECKING, TextIO
 
-from ..errors import ModelSpecError
 from ..weights import get_hub_dir
 
 if TYPE_CHECKING:
@@ -80,11 +79,7 @@ def run(args: argparse.Namespace) -> int:
     from ..model_spec import resolve_model
     from ..predictor import Predictor, choose_backend
 
-    try:
-        spec = resolve_model(args.model, args.arch)
-    except ModelSpecError as error:
-        print(f"ghostnet predict: error: {error}", file=sys.stderr)
-        return 2
+    spec = resolve_model(args.model, args.arch)
     inputs = collect_images(args.paths)
     images = sum(1 for item in inputs if item.error is None)
     if images == 0:  # nothing to classify: report the inputs without loading the model
