@@ -12,10 +12,10 @@ import mindspore as ms
 import numpy as np
 import pytest
 
-from src.ghostnet import GhostNet, build_ghostnet
+from src.ghostnet import GhostNet
 from src.settings import get_settings
 from tests.httpserver import FileServer
-from tests.zoo_checkpoint import randomize, write_zoo_checkpoint
+from tests.zoo_checkpoint import random_eval_net, write_zoo_checkpoint
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ASSET_BYTES = 300 * 1024
@@ -76,10 +76,7 @@ def server(served: Path) -> Iterator[FileServer]:
 @pytest.fixture(scope="session")
 def zoo_net() -> GhostNet:
     """GhostNet 1.0x with random weights and BN statistics, in eval mode."""
-    net = build_ghostnet("ghostnet", initialize=False)
-    randomize(net, seed=1)
-    net.set_train(False)
-    return net
+    return random_eval_net("ghostnet", seed=1)
 
 
 @pytest.fixture(scope="session")

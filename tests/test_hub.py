@@ -22,14 +22,14 @@ from src.card import WeakHashWarning
 from src.errors import (CardError, DownloadError, HTTPStatusError, HubNameError, IntegrityError,
                         OfflineError, UnknownModelError, UnsafeAssetNameError,
                         UntrustedRepoError)
-from src.ghostnet import GhostNet, build_ghostnet
+from src.ghostnet import GhostNet
 from src.hashing import sha256_file
 from src.index import write_listing
 from src.settings import get_settings
 from tests.cards import VERSION, USER, card_text
 from tests.conftest import REPO_ROOT
 from tests.httpserver import FileServer
-from tests.zoo_checkpoint import randomize
+from tests.zoo_checkpoint import random_eval_net
 
 CARD = "ghostnet_050_digits"
 UID = f"{USER}/{VERSION}/{CARD}"
@@ -68,10 +68,7 @@ class LoopbackHub:
 
 @pytest.fixture(scope="module")
 def served_net() -> GhostNet:
-    net = build_ghostnet("ghostnet_050", initialize=False)
-    randomize(net, seed=3)
-    net.set_train(False)
-    return net
+    return random_eval_net("ghostnet_050", seed=3)
 
 
 @pytest.fixture

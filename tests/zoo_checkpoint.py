@@ -14,6 +14,8 @@ import mindspore as ms
 import numpy as np
 from mindspore import nn
 
+from src.ghostnet import GhostNet, build_ghostnet
+
 
 def randomize(net: nn.Cell, seed: int = 0) -> None:
     """Give every parameter of ``net`` random values, BN running statistics included."""
@@ -27,6 +29,15 @@ def randomize(net: nn.Cell, seed: int = 0) -> None:
         else:
             values = rng.normal(0.0, 0.1, shape)
         param.set_data(ms.Tensor(values.astype(np.float32)))
+
+
+def random_eval_net(name: str, seed: int) -> GhostNet:
+    """The variant ``name`` with random weights and BN statistics (see :func:`randomize`),
+    in eval mode."""
+    net = build_ghostnet(name, initialize=False)
+    randomize(net, seed=seed)
+    net.set_train(False)
+    return net
 
 
 def zoo_entries(net: nn.Cell) -> List[Dict[str, object]]:
