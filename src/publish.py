@@ -96,12 +96,13 @@ def publish(request: PublishRequest) -> PublishResult:
     uid = f"{request.user}/{request.version}/{card_name}"
 
     existing = _published_sha256(card_path)
-    if existing == digest and asset_path.is_file() and sha256_file(asset_path) == digest:
+    asset_digest = sha256_file(asset_path) if asset_path.is_file() else None
+    if existing == digest and asset_digest == digest:
         return PublishResult(uid, card_path, asset_path, digest, changed=False)
     if existing is not None and existing != digest and not request.force:
         raise PublishError(f"{card_path}: already publishes a different checkpoint "
                            f"(sha256 {existing}); pass --force to replace it")
-    if asset_path.is_file() and sha256_file(asset_path) != digest and not request.force:
+    if asset_digest is not None and asset_digest != digest and not request.force:
         raise PublishError(f"{asset_path}: exists with different bytes; pass --force")
 
     meta = read_meta(params, str(source))
@@ -134,7 +135,7 @@ def publish(request: PublishRequest) -> PublishResult:
 
     asset_path.parent.mkdir(parents=True, exist_ok=True)
     card_path.parent.mkdir(parents=True, exist_ok=True)
-    if not (asset_path.is_file() and sha256_file(asset_path) == digest):
+    if asset_digest != digest:
         copy_file(source, asset_path)
     write_text(card_path, text)
     write_listing(request.index)
