@@ -24,10 +24,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import mindspore.dataset as ds
 import mindspore.dataset.vision as vision
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
-from .errors import DatasetError
+from .errors import DatasetError, ImageError
 from .pretrained import Preprocessing
+from .transforms import load_rgb
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
@@ -91,12 +91,12 @@ def scan_class_folders(root: Path) -> Tuple[Tuple[str, ...], Tuple[Sample, ...]]
 
 
 def _check_image(path: Path) -> None:
-    """Decode ``path`` fully, so a truncated or non-image file is found now."""
+    """Decode ``path`` fully, as ``predict`` would, so a truncated, non-image or oversized
+    file is found before training rather than in the middle of an epoch."""
     try:
-        with Image.open(path) as image:
-            image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise DatasetError(str(path), f"unreadable image ({error})") from error
+        load_rgb(path)
+    except ImageError as error:
+        raise DatasetError(str(path), f"unreadable image ({error.reason})") from error
 
 
 def read_image_folder(data_dir: Path, val_split: float = 0.1, seed: int = 0) -> ImageFolderData:
