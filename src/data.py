@@ -158,15 +158,9 @@ def _split(samples: Sequence[Sample], classes: Sequence[str], root: Path, fracti
     return tuple(train), tuple(val)
 
 
-def at_image_size(preprocessing: Preprocessing, image_size: Optional[int]) -> Preprocessing:
-    """The record scaled to ``image_size`` (None keeps it): the resize keeps its ratio to the
-    crop, 256/224 for the model zoo, so 32 gives resize 37."""
-    return preprocessing if image_size is None else preprocessing.at_size(image_size)
-
-
 def train_transforms(preprocessing: Preprocessing, image_size: Optional[int]) -> List[object]:
     """Decode, the model zoo's train augmentation at ``image_size``, normalise, HWC -> CHW."""
-    crop = at_image_size(preprocessing, image_size).crop
+    crop = preprocessing.at_size(image_size).crop
     return [
         vision.Decode(),
         vision.RandomResizedCrop(crop, scale=CROP_SCALE, ratio=CROP_RATIO,
@@ -181,7 +175,7 @@ def train_transforms(preprocessing: Preprocessing, image_size: Optional[int]) ->
 
 def eval_transforms(preprocessing: Preprocessing, image_size: Optional[int]) -> List[object]:
     """Decode, resize the shorter side, center-crop, normalise, HWC -> CHW."""
-    sized = at_image_size(preprocessing, image_size)
+    sized = preprocessing.at_size(image_size)
     return [
         vision.Decode(),
         vision.Resize(sized.resize, interpolation=_interpolation(preprocessing)),

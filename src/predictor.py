@@ -174,6 +174,4 @@ def load_network(spec: ModelSpec) -> Tuple["nn.Cell", ModelInterface]:
     net = network_from_params(spec.arch, params, source=source)
     labels = labels_for(net.num_classes, checkpoint_names=meta.class_names, record=spec.record,
                         source=source)
-    preprocessing = spec.preprocessing if meta.image_size is None \
-        else spec.preprocessing.at_size(meta.image_size)
-    return net, ModelInterface(labels, preprocessing)
+    return net, ModelInterface(labels, spec.preprocessing.at_size(meta.image_size))

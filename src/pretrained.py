@@ -26,9 +26,11 @@ class Preprocessing:
     mean: Tuple[float, float, float] = (0.485 * 255, 0.456 * 255, 0.406 * 255)
     std: Tuple[float, float, float] = (0.229 * 255, 0.224 * 255, 0.225 * 255)
 
-    def at_size(self, crop: int) -> "Preprocessing":
-        """The same transform for a network trained at ``crop``: the resize keeps its ratio
-        to the crop (256/224), so small images are framed as the record frames large ones."""
+    def at_size(self, crop: Optional[int]) -> "Preprocessing":
+        """The same transform for a network trained at ``crop`` (None: this one): the resize
+        keeps its ratio to the crop (256/224), so 32 gives resize 37."""
+        if crop is None:
+            return self
         return replace(self, resize=int(round(crop * self.resize / self.crop)), crop=crop)
 
 

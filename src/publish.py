@@ -29,7 +29,6 @@ from .atomic import copy_file, write_text
 from .card import CardAsset, ModelCard, load_card, parse_card, render_card
 from .checkpoint import read_checkpoint
 from .checkpoint_meta import read_meta
-from .data import at_image_size
 from .errors import CardError, PublishError
 from .ghostnet import VARIANTS
 from .hashing import sha256_file
@@ -188,7 +187,7 @@ def _evaluation(metrics: Sequence[Row]) -> Optional[str]:
 
 def _body(uid: str, model_name: str, names: Sequence[str], image_size: Optional[int],
           metrics: Sequence[Row]) -> str:
-    sized = at_image_size(DEFAULT_PREPROCESSING, image_size)
+    sized = DEFAULT_PREPROCESSING.at_size(image_size)
     resize, crop = sized.resize, sized.crop
     mean = ", ".join(f"{m / 255:.3f}" for m in DEFAULT_PREPROCESSING.mean)
     std = ", ".join(f"{s / 255:.3f}" for s in DEFAULT_PREPROCESSING.std)

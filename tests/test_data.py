@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from src.data import (at_image_size, epoch_order, eval_dataset, eval_transforms,
+from src.data import (epoch_order, eval_dataset, eval_transforms,
                       read_image_folder, train_dataset, train_transforms)
 from src.errors import DatasetError
 from src.pretrained import DEFAULT_PREPROCESSING
@@ -61,8 +61,8 @@ def test_given_val_folder_is_used_as_is(tmp_path: Path) -> None:
 
 
 def test_small_image_size_scales_resize_like_the_record() -> None:
-    assert at_image_size(DEFAULT_PREPROCESSING, None) == DEFAULT_PREPROCESSING
-    sized = at_image_size(DEFAULT_PREPROCESSING, 32)
+    assert DEFAULT_PREPROCESSING.at_size(None) == DEFAULT_PREPROCESSING
+    sized = DEFAULT_PREPROCESSING.at_size(32)
     assert (sized.resize, sized.crop) == (37, 32)  # round(32 * 256 / 224)
 
 
