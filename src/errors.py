@@ -191,3 +191,11 @@ class OutputError(GhostnetHubError, OSError):
 
 class PublishError(GhostnetHubError):
     """A publish that would overwrite a different file, or whose inputs are unusable."""
+
+
+class SettingsError(GhostnetHubError, ValueError):
+    """An environment variable with a value this package cannot use. Names the variable."""
+
+
+class LabelsError(GhostnetHubError, ValueError):
+    """A label list that is missing, malformed, or does not fit the model's outputs."""

@@ -14,15 +14,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
-from .errors import GhostnetHubError
+from .errors import LabelsError
 from .pretrained import PretrainedRecord
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 """``assets/`` at the repository root, beside the package directory ``src/``."""
-
-
-class LabelsError(GhostnetHubError, ValueError):
-    """A label list that is missing, malformed, or does not fit the model's outputs."""
 
 
 @lru_cache(maxsize=None)

@@ -29,11 +29,7 @@ from pathlib import Path
 from typing import Mapping, Optional
 from urllib.parse import urlsplit
 
-from .errors import GhostnetHubError
-
-
-class SettingsError(GhostnetHubError, ValueError):
-    """An environment variable with a value this package cannot use. Names the variable."""
+from .errors import SettingsError
 
 
 DEFAULT_INDEX = "https://gitee.com/mindspore/hub/raw/master/mshub_res/assets"

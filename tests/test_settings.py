@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from src.settings import DEFAULT_INDEX, Settings, SettingsError, get_settings, load_settings
+from src.errors import SettingsError
+from src.settings import DEFAULT_INDEX, Settings, get_settings, load_settings
 
 
 def test_defaults() -> None:
