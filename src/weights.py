@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 from . import verified
 from .cache import cache_folder, fetch_asset, safe_asset_name
 from .card import CardAsset, ModelCard, load_card
 from .errors import CardError
 from .hashing import sha256_file
-from .index import CardLocation, fetch_card, index_for, is_url, locate
+from .index import CardLocation, IndexEntry, fetch_card, index_for, is_url, list_index, locate
 from .settings import get_settings
 
 _hub_dir_override: Optional[Path] = None
@@ -77,12 +77,12 @@ def resolve_card(name: str, *, source: Optional[str] = None, force_reload: bool 
 
 
 def checkpoint_asset(card: ModelCard) -> CardAsset:
-    """The card's first ``ckpt`` asset: what a MindSpore network is restored from.
+    """The card's ``ckpt`` asset that the hub's client restores from: the last one listed.
 
     Raises:
         CardError: the card has no ckpt asset.
     """
-    for asset in card.assets:
+    for asset in reversed(card.assets):
         if asset.file_format == "ckpt":
             return asset
     raise CardError(card.source, "the card has no ckpt asset to restore weights from",
@@ -127,3 +127,20 @@ def cached_checkpoint(resolved: ResolvedCard) -> Tuple[Path, bool]:
     asset = checkpoint_asset(resolved.card)
     path = resolved.folder / safe_asset_name(asset.link)
     return path, path.is_file() and verified.verify(path, asset.sha256)
+
+
+def list_cards(*, source: Optional[str] = None, index: Optional[str] = None,
+               offline: Optional[bool] = None) -> List[IndexEntry]:
+    """Every card the index offers (offline: the cards in the cache), with its uid and
+    ``model-name``, sorted by uid. Reads names only: no card is fetched or validated.
+
+    Raises:
+        MissingListingError: an http(s) index without ``index.json``.
+        OfflineError / DownloadError: an http(s) index's ``index.json`` cannot be had.
+        CardError: that listing is malformed.
+    """
+    settings = get_settings()
+    where = index_for(source, settings.index if index is None else index)
+    entries = list_index(where, root=get_hub_dir(),
+                         offline=settings.offline if offline is None else offline)
+    return sorted(entries, key=lambda entry: entry.uid)
