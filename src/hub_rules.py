@@ -11,8 +11,11 @@ This module holds the rest of the gate, which only a card that is submitted must
   with ``_`` is split on every ``_`` and each part must be accepted, so ``coco2017_voc2012``
   passes, and a listed name that itself holds ``_`` never does. Names are exact: case and
   spaces count.
-- ``repo-link`` has the shape the hub's client can clone: ``https://<host>.com/<owner>/<repo>``,
-  optionally followed by ``/tree/<branch>`` (or ``blob``) and a folder.
+- ``repo-link`` has the shape the hub's client can clone: ``https://<host>.com/<owner>/<repo>``
+  (its ``master`` branch), or that followed by ``/tree/<branch>/<folder>`` (or ``blob``). The
+  hub's validator also passes ``.../tree/<branch>`` without a folder, but its client then
+  looks for ``mindspore_hub_conf.py`` in a folder named after the branch and fails, so it is
+  refused here.
 - No markdown heading ends with ``:``.
 - A card named ``<name>_cn.md`` is a Chinese twin: the hub checks ``<name>.md`` instead (its
   test is that the file name ends in ``cn.md``), and so do we.
@@ -80,7 +83,11 @@ def repo_link_problem(link: str) -> Optional[str]:
     if not _REPO_HOST.search(text) or len(prefixes) != 1 or not text.startswith(prefixes[0]):
         return f"{link!r} is not a link to a repository on a .com git host ({shape})"
     parts = text[len(prefixes[0]):].lstrip("/").split("/", 4)
-    if len(parts) == 2 or (len(parts) in (4, 5) and parts[2] in _REPO_BRANCH_WORDS):
+    if len(parts) == 4 and parts[2] in _REPO_BRANCH_WORDS:
+        return (f"{link!r} names a branch but no folder: the hub's client clones the "
+                f"repository as {parts[1]!r} and then looks for mindspore_hub_conf.py in "
+                f"{parts[3]!r}; link the repository itself (its master branch) or a folder")
+    if len(parts) == 2 or (len(parts) == 5 and parts[2] in _REPO_BRANCH_WORDS):
         return None
     return f"{link!r} is not a repository or repository folder link ({shape})"
 
