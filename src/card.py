@@ -49,6 +49,8 @@ REQUIRED_FIELDS = (
     "update-time", "repo-link", "user-id", "used-for", "mindspore-version", "license",
     "summary")
 OPTIONAL_FIELDS = ("train-dataset", "evaluation", "asset", "accuracy", "allow-cache-ckpt")
+HUB_ONLY_FIELDS = ("input-shape", "train-backend", "infer-backend", "featured-image")
+"""Fields the hub's validator knows that this client does not read: no warning for them."""
 ASSET_FIELDS = ("file-format", "asset-link", "asset-sha256")
 
 MODULE_TYPES = ("gnn", "rl", "audio", "cv", "cvtmodel", "nlp", "recommend", "cross", "hpc",
@@ -277,7 +279,7 @@ def _header_fields(header: str, first_line: int, source: str) -> Dict[str, yaml.
         if key in fields:
             warnings.warn(f"{source}: field {key!r} appears twice; the last value counts",
                           RepeatedFieldWarning, stacklevel=3)
-        if key not in REQUIRED_FIELDS + OPTIONAL_FIELDS:
+        if key not in REQUIRED_FIELDS + OPTIONAL_FIELDS + HUB_ONLY_FIELDS:
             warnings.warn(f"{source}: unknown field {key!r} is ignored", UnknownFieldWarning,
                           stacklevel=3)
         if key not in COLON_ALLOWED and any(":" in text for text in _scalar_texts(value_node)):
