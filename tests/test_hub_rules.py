@@ -13,7 +13,7 @@ from src.cli import main
 from src.hub_datasets import HUB_DATASETS
 from src.hub_rules import (dataset_problem, english_twin, heading_problems, hub_problems,
                            nearest_datasets, repo_link_problem)
-from src.index import list_index, short_uid_matches
+from src.index import IndexEntry, list_index, short_uid_matches
 from src.uid import newest_first, parse_uid, version_key
 
 CARDS = Path(__file__).resolve().parent / "data" / "hub_cards"
@@ -190,8 +190,7 @@ def test_newest_first_is_one_documented_order() -> None:
 
 
 def test_short_uid_matches_ignore_case_and_use_the_rule() -> None:
-    from src.index import IndexEntry
-    entries = [IndexEntry("MindSpore/1.5/g", "GhostNet"), IndexEntry("mindspore/1.10/g2", "ghostnet"),
-               IndexEntry("other/2.0/g", "ghostnet")]
+    entries = [IndexEntry("MindSpore/1.5/g", "GhostNet"),
+               IndexEntry("mindspore/1.10/g2", "ghostnet"), IndexEntry("other/2.0/g", "ghostnet")]
     assert [e.uid for e in short_uid_matches(entries, "mindspore", "GHOSTNET")] == \
         ["mindspore/1.10/g2", "MindSpore/1.5/g"]
