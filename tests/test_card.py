@@ -218,7 +218,7 @@ def test_yaml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
 
 
 def test_recursive_yaml_alias_does_not_hang() -> None:
-    text = add("train-backend: &loop [*loop]")(SEED)
+    text = add("extra-field: &loop [*loop]")(SEED)
     with pytest.warns(UnknownFieldWarning):
         assert parse_card(text, "card.md").model_name == "ghostnet"
     text = with_line("author", "author: &loop [*loop]")(SEED)
