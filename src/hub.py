@@ -20,17 +20,18 @@ import importlib.util
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from mindspore import nn
 
-from .cache import safe_asset_name
-from .checkpoint import ParamDict, read_checkpoint, restore
+from .cache import get_hub_dir, safe_asset_name, set_hub_dir
 from .card import ModelCard
-from .errors import HubConfError, UnknownModelError, UntrustedRepoError
-from .factory import MODEL_NAMES, create_network
-from .weights import (FetchedModel, cached_checkpoint, checkpoint_asset, fetch, get_hub_dir,
-                      list_cards, resolve_card, set_hub_dir)
+from .checkpoint import ParamDict, read_checkpoint, restore
+from .errors import HubConfError, UntrustedRepoError
+from .factory import create_network
+from .registry import MODEL_NAMES, variant_key
+from .weights import (FetchedModel, ResolvedWeights, cached_checkpoint, checkpoint_asset, fetch,
+                      list_cards, record_for_card, resolve_card)
 
 HUB_CONF_FILE = "mindspore_hub_conf.py"
 ENTRY_POINT = "create_network"
@@ -79,15 +80,17 @@ def load(name: str, *args: Any, source: Optional[str] = None, pretrained: bool =
     if repo_dir is not None and not trust_repo:
         raise UntrustedRepoError(f"{repo_dir}: running its {HUB_CONF_FILE} executes code "
                                  "from outside this module; pass trust_repo=True to allow it")
-    options = dict(source=source, force_reload=force_reload, offline=offline, index=index)
     if not pretrained:
-        card = resolve_card(name, **options).card
+        card = resolve_card(name, source=source, force_reload=force_reload, offline=offline,
+                            index=index).card
         return _create(card, repo_dir, args, kwargs)
-    fetched = fetch(name, quiet=quiet, mirror=mirror, **options)
-    model_name = fetched.card.model_name.lower()
+    fetched = fetch(name, source=source, force_reload=force_reload, offline=offline,
+                    index=index, quiet=quiet, mirror=mirror)
     if repo_dir is None:
-        _check_model(fetched.card)
-        return create_network(model_name, *args, pretrained=fetched.checkpoint, **kwargs)
+        arch = variant_key(fetched.card.model_name)
+        weights = ResolvedWeights(name, fetched.checkpoint, fetched.sha256,
+                                  record_for_card(fetched.card, fetched.sha256), fetched.card)
+        return create_network(arch, *args, pretrained=weights, **kwargs)
     net = _create(fetched.card, repo_dir, args, kwargs)
     restore(net, read_checkpoint(fetched.checkpoint), source=str(fetched.checkpoint))
     net.set_train(False)
@@ -149,8 +152,14 @@ class HubInfo:
     checkpoint: Path
     """Where the checkpoint is, or would be, cached."""
     cached: bool
-    verified: bool
-    """Cached and matching the card's sha256 (by its verified marker or by hashing)."""
+    sha256: Optional[str]
+    """The checkpoint's full digest when it is cached and matches the card's sha256 (by its
+    verified marker or by hashing); None otherwise."""
+
+    @property
+    def verified(self) -> bool:
+        """Whether the checkpoint is cached and matches the card."""
+        return self.sha256 is not None
 
 
 def info(name: str, *, source: Optional[str] = None, force_reload: bool = False,
@@ -201,17 +210,11 @@ def _check_types(name: object, **flags: object) -> None:
             raise TypeError(f"`{flag}` must be a bool type.")
 
 
-def _check_model(card: ModelCard) -> None:
-    if card.model_name.lower() not in MODEL_NAMES:
-        raise UnknownModelError(card.model_name, MODEL_NAMES)
-
-
 def _create(card: ModelCard, repo_dir: Union[str, Path, None], args: tuple,
             kwargs: Dict[str, Any]) -> nn.Cell:
     """Build the card's network, with this module's factory or a trusted repo's hub conf."""
     if repo_dir is None:
-        _check_model(card)
-        return create_network(card.model_name.lower(), *args, **kwargs)
+        return create_network(variant_key(card.model_name), *args, **kwargs)
     folder = Path(repo_dir).resolve()
     conf = folder / HUB_CONF_FILE
     if not conf.is_file():

@@ -45,14 +45,13 @@ import mindspore as ms
 from .atomic import copy_file, write_text
 from .card import CardAsset, ModelCard, load_card, parse_card, render_card
 from .checkpoint import ParamDict, read_checkpoint
-from .checkpoint_meta import CheckpointMeta, meta_entries, read_meta
+from .download import sha256_file
 from .errors import CardError, PublishError
 from .factory import network_from_params
-from .ghostnet import VARIANTS
-from .hashing import sha256_file
 from .hub_rules import dataset_problem, hub_problems
 from .index import write_listing
-from .pretrained import DEFAULT_PREPROCESSING
+from .registry import (IMAGENET_PREPROCESSING, VARIANTS, CheckpointMeta, meta_entries,
+                       read_meta)
 from .run_log import METRICS_FILE, Row, read_metrics
 
 ASSETS_FOLDER = "assets"
@@ -61,7 +60,6 @@ DEFAULT_REPO_LINK = "https://github.com/ghostnet-hub/ghostnet-hub"
 """This project's repository. Its root holds ``mindspore_hub_conf.py``; the real client
 clones the repository's ``master`` branch (a link of this shape, without ``/tree/...``) and
 imports that file from the clone."""
-ARCH_KEY = "arch"
 _NOT_IN_NAMES = re.compile(r"[^a-z0-9._]+")
 
 
@@ -111,14 +109,14 @@ def publish(request: PublishRequest) -> PublishResult:
     """
     source = Path(request.checkpoint)
     params = read_checkpoint(source)
-    model_name = _model_name(request.name, params, source)
+    meta = read_meta(params, str(source))
+    model_name = _model_name(request.name, meta.arch, source)
     for label, part in (("user", request.user), ("version", request.version)):
         _check_part(label, part)
     _check_dataset(request.dataset, request.local_dataset)
     card_name = f"{model_name}_{_name_part(request.dataset)}"
     card_path = request.index / request.user / request.version / f"{card_name}.md"
     uid = f"{request.user}/{request.version}/{card_name}"
-    meta = read_meta(params, str(source))
     with tempfile.TemporaryDirectory(prefix="ghostnet-publish-") as scratch:
         weights, num_classes = _weights_only(params, meta, model_name, source,
                                              Path(scratch) / "weights.ckpt")
@@ -211,22 +209,20 @@ def _weights_only(params: ParamDict, meta: CheckpointMeta, model_name: str, sour
     (restored strictly, so a checkpoint that does not fit fails here) and the arch, class
     names and image size; no optimizer state. Returns the path and the number of classes."""
     net = network_from_params(model_name, params, source=str(source))
-    extra = meta_entries(meta.class_names, meta.image_size)
-    extra[ARCH_KEY] = model_name
+    extra = meta_entries(meta.class_names, meta.image_size, model_name)
     ms.save_checkpoint(net, str(target), append_dict=extra)
     return target, int(net.num_classes)
 
 
-def _model_name(name: Optional[str], params: dict, source: Path) -> str:
-    recorded = params.get(ARCH_KEY)
-    chosen = name if name is not None else recorded if isinstance(recorded, str) else None
+def _model_name(name: Optional[str], recorded: Optional[str], source: Path) -> str:
+    chosen = name if name is not None else recorded
     if chosen is None:
         raise PublishError(f"{source}: records no arch; pass --name (one of "
                            f"{', '.join(VARIANTS)})")
     if chosen.lower() not in VARIANTS:
         raise PublishError(f"--name {chosen!r}: the hub client builds the network from the "
                            f"card's model-name, so it must be one of {', '.join(VARIANTS)}")
-    if isinstance(recorded, str) and recorded != chosen.lower():
+    if recorded is not None and recorded != chosen.lower():
         raise PublishError(f"--name {chosen!r}: {source} was trained as {recorded!r}")
     return chosen.lower()
 
@@ -263,10 +259,10 @@ def _evaluation(metrics: Sequence[Row]) -> Optional[str]:
 
 def _body(uid: str, model_name: str, names: Sequence[str], image_size: Optional[int],
           metrics: Sequence[Row], num_classes: int, size: int) -> str:
-    sized = DEFAULT_PREPROCESSING.at_size(image_size)
+    sized = IMAGENET_PREPROCESSING.at_size(image_size)
     resize, crop = sized.resize, sized.crop
-    mean = ", ".join(f"{m / 255:.3f}" for m in DEFAULT_PREPROCESSING.mean)
-    std = ", ".join(f"{s / 255:.3f}" for s in DEFAULT_PREPROCESSING.std)
+    mean = ", ".join(f"{m / 255:.3f}" for m in IMAGENET_PREPROCESSING.mean)
+    std = ", ".join(f"{s / 255:.3f}" for s in IMAGENET_PREPROCESSING.std)
     lines: List[str] = [
         "## Usage", "",
         "With the MindSpore Hub client, which passes only your arguments to the network's",
@@ -289,7 +285,7 @@ def _body(uid: str, model_name: str, names: Sequence[str], image_size: Optional[
         "names, image size and arch; no optimizer state.", "",
         "## Input preprocessing", "",
         f"Decode as RGB, resize the shorter side to {resize} pixels "
-        f"({DEFAULT_PREPROCESSING.interpolation}), crop the central {crop}x{crop} square, "
+        f"({IMAGENET_PREPROCESSING.interpolation}), crop the central {crop}x{crop} square, "
         f"normalize with mean ({mean}) x 255 and std ({std}) x 255, then HWC to CHW.", "",
         "## Labels", "",
     ]

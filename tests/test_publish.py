@@ -14,15 +14,15 @@ from src import hub
 from src.card import load_card
 from src.checkpoint import read_checkpoint
 from src.cli import main
-from src.checkpoint_meta import meta_entries
+from src.registry import meta_entries
 from src.errors import PublishError
 from src.factory import create_network
 from src.finetune import build_network
 from src.finetune_config import FinetuneConfig
-from src.ghostnet import CLASSIFIER_PARAMS
-from src.hashing import sha256_file
+from src.download import sha256_file
 from src.hub_rules import hub_problems
 from src.publish import DEFAULT_REPO_LINK, PublishRequest, publish
+from src.registry import CLASSIFIER_PARAMS
 from src.settings import get_settings
 from tests.conftest import REPO_ROOT
 from tests.httpserver import FileServer
