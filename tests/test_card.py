@@ -360,7 +360,8 @@ def test_validate_continues_past_failures(tmp_path: Path,
     assert lines == [
         f"{bad}: field 'license': required field is missing",
         f"{good}: ok (model-name ghostnet, 1 asset)",
-        f"{empty}: ok (model-name ghostnet, 0 assets)",
+        f"{empty}: ok (model-name ghostnet, 0 assets; no ckpt asset: it loads with "
+        "pretrained=False only)",
         f"{tmp_path / 'nope.md'}: cannot read the card: No such file or directory",
     ]
 
