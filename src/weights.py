@@ -23,6 +23,7 @@ from .errors import CardError, ModelSpecError
 from .index import CardLocation, IndexEntry, fetch_card, index_for, is_url, list_index, locate
 from .registry import PUBLISHED, WeightsRecord, base_record, published_record, variant_key
 from .settings import get_settings
+from .uid import newest_first
 
 CHECKPOINT_SUFFIX = ".ckpt"
 
@@ -232,7 +233,8 @@ def cached_checkpoint(resolved: ResolvedCard) -> Tuple[Path, Optional[str]]:
 def list_cards(*, source: Optional[str] = None, index: Optional[str] = None,
                offline: Optional[bool] = None) -> List[IndexEntry]:
     """Every card the index offers (offline: the cards in the cache), with its uid and
-    ``model-name``, sorted by uid. Reads names only: no card is fetched or validated.
+    ``model-name``: by user and card name, and the versions of one card in the short-uid
+    order (:func:`.uid.newest_first`). Reads names only: no card is fetched or validated.
 
     Raises:
         MissingListingError: an http(s) index without ``index.json``.
@@ -243,4 +245,11 @@ def list_cards(*, source: Optional[str] = None, index: Optional[str] = None,
     where = index_for(source, settings.index if index is None else index)
     entries = list_index(where, root=get_hub_dir(),
                          offline=settings.offline if offline is None else offline)
-    return sorted(entries, key=lambda entry: entry.uid)
+    rank = {uid: number for number, uid in enumerate(newest_first(e.uid for e in entries))}
+    return sorted(entries, key=lambda entry: (_card_key(entry.uid), rank[entry.uid]))
+
+
+def _card_key(uid: str) -> Tuple[str, str]:
+    """``(user, card)``: the key that groups the versions of one card together."""
+    parts = uid.split("/")
+    return (parts[0], parts[-1])

@@ -375,7 +375,7 @@ def test_list_groups_each_card_with_its_newest_version_first(loopback: LoopbackH
         path.write_text(card_text(loopback.server.url(loopback.asset_path), loopback.sha256)
                         .replace(f"model-version: {VERSION}", f"model-version: {version}"))
     write_listing(loopback.root / "index")
-    assert [e.uid for e in hub.hub_list()] == [
+    assert [e.uid for e in hub.list_cards()] == [
         f"{USER}/1.0/another_card", f"{USER}/1.10/{CARD}", f"{USER}/1.0/{CARD}",
         f"{USER}/0.9/{CARD}"]
 
