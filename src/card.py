@@ -325,7 +325,11 @@ class _Reader:
 
     def text(self, field: str, may_be_empty: Tuple[str, ...] = ()) -> str:
         """The text of a required field, as written (``1.5`` stays ``"1.5"``); ``""`` for
-        an empty one listed in ``may_be_empty``."""
+        an empty one listed in ``may_be_empty``, and a list there (``author: [a, b]``, which
+        the hub takes) as its items joined by ``", "``."""
+        listed = self._fields.get(field)
+        if field in may_be_empty and isinstance(listed, yaml.SequenceNode):
+            return ", ".join(text for item in listed.value for text in _scalar_texts(item))
         node = self._node(field)
         if node.tag == _TAG + "null" or not node.value.strip():
             if field in may_be_empty:

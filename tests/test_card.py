@@ -104,8 +104,8 @@ BAD_CARDS = [
                  id="empty-model-name"),
     pytest.param(with_line("used-for", "used-for: inference / transfer-learning"), "used-for",
                  "'inference '", id="used-for-spaces"),
-    pytest.param(with_line("author", "author: [a, b]"), "author", "single value",
-                 id="author-is-list"),
+    pytest.param(with_line("model-name", "model-name: [a, b]"), "model-name",
+                 "single value", id="model-name-is-list"),
     pytest.param(with_line("fine-tunable", 'fine-tunable: "True"'), "fine-tunable",
                  "True or False", id="fine-tunable-quoted"),
     pytest.param(with_line("fine-tunable", "fine-tunable: 1"), "fine-tunable",
@@ -303,6 +303,12 @@ def test_module_type_detail_may_hold_dashes() -> None:
 def test_fields_the_hub_only_wants_present_may_be_empty(field: str) -> None:
     card = parse_card(with_line(field, f"{field}:")(SEED), "card.md")
     assert getattr(card, field.replace("-", "_")) == ""
+
+
+def test_a_list_where_the_hub_takes_any_value() -> None:
+    """A real card (mindspore/gpu/0.6/alexnet_v1_cifar10) has ``author: [network-fo]``."""
+    assert parse_card(with_line("author", "author: [network-fo]")(SEED), "c.md").author == \
+        "network-fo"
 
 
 def test_repeated_field_warns_and_the_last_value_counts() -> None:
