@@ -27,7 +27,7 @@ from mindspore import nn
 from .cache import get_hub_dir, safe_asset_name, set_hub_dir
 from .card import ModelCard
 from .checkpoint import ParamDict, read_checkpoint, restore
-from .errors import HubConfError, UntrustedRepoError
+from .errors import CardError, HubConfError, UntrustedRepoError
 from .factory import create_network
 from .registry import MODEL_NAMES, variant_key
 from .weights import (FetchedModel, ResolvedWeights, cached_checkpoint, checkpoint_asset, fetch,
@@ -190,10 +190,12 @@ def check_loadable(card: ModelCard) -> List[str]:
         UnsafeAssetNameError: the checkpoint's link names a file load refuses to write.
     """
     notes = []
-    if any(asset.file_format == "ckpt" for asset in card.assets):
-        safe_asset_name(checkpoint_asset(card).link)
-    else:
+    try:
+        asset = checkpoint_asset(card)
+    except CardError:
         notes.append("no ckpt asset: it loads with pretrained=False only")
+    else:
+        safe_asset_name(asset.link)
     if card.model_name.lower() not in MODEL_NAMES:
         notes.append(f"model-name {card.model_name!r} is not a GhostNet variant "
                      f"({', '.join(MODEL_NAMES)}): it loads with repo_dir=<its code> and "

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import List, Optional, Tuple, Union
+from urllib.parse import urlsplit
 
 from .cache import cache_folder, fetch_asset, get_hub_dir, safe_asset_name, verify
 from .card import CardAsset, ModelCard, load_card
@@ -178,14 +179,18 @@ def resolve_card(name: str, *, source: Optional[str] = None, force_reload: bool 
 
 
 def checkpoint_asset(card: ModelCard) -> CardAsset:
-    """The card's ``ckpt`` asset that the hub's client restores from: the last one listed.
+    """The asset the hub's client restores from: the last one whose file-format is ``ckpt``;
+    failing that, the first asset, as for the hub's client, when it links a ``.ckpt`` file
+    (a real card labels its checkpoint ``mslite``).
 
     Raises:
-        CardError: the card has no ckpt asset.
+        CardError: the card has no checkpoint asset.
     """
     for asset in reversed(card.assets):
         if asset.file_format == "ckpt":
             return asset
+    if card.assets and urlsplit(card.assets[0].link).path.lower().endswith(CHECKPOINT_SUFFIX):
+        return card.assets[0]
     raise CardError(card.source, "the card has no ckpt asset to restore weights from",
                     field="asset")
 

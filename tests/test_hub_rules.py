@@ -10,11 +10,13 @@ import pytest
 
 from src.card import load_card
 from src.cli import main
+from src.hub import check_loadable
 from src.hub_datasets import HUB_DATASETS
 from src.hub_rules import (dataset_problem, english_twin, heading_problems, hub_problems,
                            nearest_datasets, repo_link_problem)
 from src.index import IndexEntry, list_index, short_uid_matches
 from src.uid import newest_first, parse_uid, version_key
+from src.weights import checkpoint_asset
 
 CARDS = Path(__file__).resolve().parent / "data" / "hub_cards"
 REAL_CARDS = sorted(path for path in CARDS.rglob("*.md") if path.name != "README.md")
@@ -26,7 +28,7 @@ REFUSED = CARDS / "noah-cvlab/gpu/1.0/VGG-Small-low bit_cifar10.md"
 
 def test_every_real_card_validates_but_one_the_real_client_cannot_load(
         capsys: pytest.CaptureFixture[str]) -> None:
-    assert len(REAL_CARDS) == 9
+    assert len(REAL_CARDS) == 10
     assert main(["validate", *map(str, REAL_CARDS)]) == 1
     out = capsys.readouterr().out.splitlines()
     refused = f"{REFUSED}: field 'repo-link': required field is empty"
@@ -69,7 +71,18 @@ def test_listing_the_real_tree_reads_names_and_warns_about_nothing() -> None:
         "noah-cvlab/gpu/1.0/ghostnet_v1.0_oxford_pets_cn": "",
         "mindspore/gpu/0.6/alexnet_v1_cifar10": "AlexNet",
         "noah-cvlab/gpu/1.0/VGG-Small-low bit_cifar10": "VGG-Small-low bit",
+        "mindspore/ascend/1.1/DenseNet121_v1.1_imagenet2012": "DenseNet121",
     }
+
+
+def test_without_a_ckpt_format_the_first_asset_is_the_checkpoint_when_it_is_one() -> None:
+    """As the hub's client, which restores asset 0 when no asset says ``ckpt``."""
+    card = load_card(CARDS / "mindspore/ascend/1.1/DenseNet121_v1.1_imagenet2012.md")
+    assert card.assets[0].file_format == "mslite"
+    assert checkpoint_asset(card) == card.assets[0]
+    assert check_loadable(card) == [
+        "model-name 'DenseNet121' is not a GhostNet variant (ghostnet, ghostnet_nose, "
+        "ghostnet_050, ghostnet_130): it loads with repo_dir=<its code> and trust_repo=True only"]
 
 
 def test_validate_refuses_what_load_refuses(tmp_path: Path,
