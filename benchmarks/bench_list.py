@@ -29,7 +29,8 @@ from typing import Callable, List
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from src.card import load_card  # noqa: E402
-from src.weights import list_cards, resolve_card, set_hub_dir  # noqa: E402
+from src.cache import set_hub_dir  # noqa: E402
+from src.weights import list_cards, resolve_card  # noqa: E402
 
 SEED = (Path(__file__).resolve().parent.parent / "ghostnet.md").read_text(encoding="utf-8")
 USERS = ("mindspore", "noah-cvlab", "user-a", "user-b", "user-c")

@@ -53,9 +53,8 @@ SOURCES = (*PUBLIC_INDEXES, "local")
 INDEX_FILE = "index.json"
 CARD_MAX_BYTES = 1024 * 1024
 """Cards are small text files; anything larger is not a card."""
-HEADER_SCAN_LINES = 200
-HEADER_LINE_CHARS = 4096
-"""How far a listing reads into a card for its ``model-name`` line."""
+HEADER_SCAN_BYTES = 16 * 1024
+"""How far a listing reads into a card for its ``model-name`` line (headers are ~1 KB)."""
 NOT_CARDS = ("README.md", "README.en.md", "README_CN.md")
 """Markdown files in a card tree that are not cards (the hub's validator skips them too)."""
 MODEL_NAME_FIELD = "model-name"
@@ -251,11 +250,11 @@ def _list_folder(folder: Path) -> List[IndexEntry]:
     return sorted(entries, key=lambda entry: entry.uid)
 
 
-def _card_files(folder: Path) -> List[Tuple[List[str], Path]]:
+def _card_files(folder: Path) -> List[Tuple[List[str], str]]:
     """(uid parts, path) of every ``.md`` two or three folders below ``folder`` (hidden
-    folders and READMEs left out)."""
-    found: List[Tuple[List[str], Path]] = []
-    pending: List[Tuple[List[str], Path]] = [([], folder)]
+    folders and READMEs left out). Plain strings, not Paths: a listing makes thousands."""
+    found: List[Tuple[List[str], str]] = []
+    pending: List[Tuple[List[str], str]] = [([], str(folder))]
     while pending:
         parts, here = pending.pop()
         try:
@@ -265,33 +264,31 @@ def _card_files(folder: Path) -> List[Tuple[List[str], Path]]:
         for child in children:
             if child.name.startswith("."):
                 continue
-            if child.is_dir(follow_symlinks=False) and len(parts) < 3:
-                pending.append((parts + [child.name], Path(child.path)))
+            if len(parts) < 3 and child.is_dir(follow_symlinks=False):
+                pending.append((parts + [child.name], child.path))
             elif (len(parts) in (2, 3) and child.name.endswith(".md")
                   and child.name not in NOT_CARDS and child.is_file()):
-                found.append((parts + [child.name[:-len(".md")]], Path(child.path)))
+                found.append((parts + [child.name[:-len(".md")]], child.path))
     return found
 
 
-def _model_name_of(path: Path) -> str:
-    """The ``model-name`` value in a card's header, read line by line up to a bound; ""
-    when there is none or the file cannot be read."""
-    prefix = MODEL_NAME_FIELD + ":"
+def _model_name_of(path: str) -> str:
+    """The ``model-name`` value in a card's header, from the file's first
+    :data:`HEADER_SCAN_BYTES` (one read); "" when there is none or it cannot be read."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as file:
-            inside = False
-            for _ in range(HEADER_SCAN_LINES):
-                line = file.readline(HEADER_LINE_CHARS)
-                if not line:
-                    break
-                if line.startswith("---"):
-                    if inside:
-                        break
-                    inside = True
-                elif inside and line.startswith(prefix):
-                    return _plain_value(line[len(prefix):])
+        with open(path, "rb") as file:
+            head = file.read(HEADER_SCAN_BYTES).decode("utf-8", errors="replace")
     except OSError:
-        pass
+        return ""
+    prefix = MODEL_NAME_FIELD + ":"
+    inside = False
+    for line in head.splitlines():
+        if line.startswith("---"):
+            if inside:
+                break
+            inside = True
+        elif inside and line.startswith(prefix):
+            return _plain_value(line[len(prefix):])
     return ""
 
 
