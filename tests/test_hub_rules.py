@@ -29,6 +29,8 @@ REFUSED = {
         "field 'train-dataset': 'NYUDv2' is not one of the hub's 388 accepted data set names",
     CARDS / "mindspore/ascend/0.7/ssd300_v1_coco2017.md":
         "field 'train-dataset': 'coco' is not one of the hub's 388 accepted data set names",
+    CARDS / "mindspore/ascend/0.7/ssd_v1_coco2017.md":
+        "field 'train-dataset': 'coco' is not one of the hub's 388 accepted data set names",
     CARDS / "mindspore/ascend/1.0/psenet_v1.0_icdar2015.md":
         "field 'asset-sha256': 'f5cf126c1059b9d4aa1ad9f30a954a385882ea79f25ea3d19c13c67ead4f1a2y'"
         " is not hexadecimal",
@@ -38,9 +40,9 @@ REFUSED = {
 
 # --- real cards -----------------------------------------------------------------------------
 
-def test_every_real_card_validates_but_five_the_real_client_cannot_load(
+def test_every_real_card_validates_but_six_the_real_client_cannot_load(
         capsys: pytest.CaptureFixture[str]) -> None:
-    assert len(REAL_CARDS) == 67
+    assert len(REAL_CARDS) == 71
     assert main(["validate", *map(str, REAL_CARDS)]) == 1
     out = capsys.readouterr().out.splitlines()
     for path, reason in REFUSED.items():
