@@ -50,7 +50,7 @@ REFUSED = {
 
 def test_every_real_card_validates_but_ten_the_real_client_cannot_load(
         capsys: pytest.CaptureFixture[str]) -> None:
-    assert len(REAL_CARDS) == 91
+    assert len(REAL_CARDS) == 99
     assert main(["validate", *map(str, REAL_CARDS)]) == 1
     out = capsys.readouterr().out.splitlines()
     for path, reason in REFUSED.items():
@@ -93,7 +93,8 @@ def test_listing_the_real_tree_reads_names_and_warns_about_nothing() -> None:
     assert entries["mindspore/1.10/ghostnet_imagenet2012"] == "ghostnet"
     assert [uid for uid in entries if entries[uid] == "ghostnet"] == [
         "mindspore/1.10/ghostnet_imagenet2012", "mindspore/1.3/ghostnet_imagenet2012",
-        "mindspore/1.5/ghostnet_imagenet2012", "mindspore/1.8/ghostnet_imagenet2012"]
+        "mindspore/1.5/ghostnet_imagenet2012", "mindspore/1.8/ghostnet_imagenet2012",
+        "mindspore/1.9/ghostnet_imagenet2012"]
     assert short_uid_matches([IndexEntry(uid, name) for uid, name in entries.items()],
                              "mindspore", "ghostnet")[0].uid == \
         "mindspore/1.10/ghostnet_imagenet2012"
