@@ -2,8 +2,9 @@
 
 The end-to-end tests install real public cards (``tests/data/hub_cards``, asset link and
 sha256 pointed at a checkpoint served on 127.0.0.1), then run the real client's steps in a
-fresh process (``REAL_CLIENT``, written from mindspore-ai/hub ``mindspore_hub/load.py``; the
-client itself is not on PyPI for this Python) and compare its logits with ``hub.load``.
+fresh process (``REAL_CLIENT``, written from mindspore-ai/hub ``mindspore_hub/load.py``:
+``mindspore_hub`` is not published on PyPI, the one registry reached here) and compare its
+logits with ``hub.load``.
 """
 from __future__ import annotations
 
