@@ -42,6 +42,16 @@ What the real client does, as read in mindspore-ai/hub, ``mindspore_hub/load.py`
 With ``force_reload=True`` the real client downloads the card and the repository again and
 replaces what is installed here; the default (False) keeps it.
 
+What this module cannot change: ``CellInfo(md_path)`` (``info.py``) runs the client's own
+card check on every load, ``ValidMarkdown.check_markdown_file`` (``_utils/check.py`` at
+7a1d6d64470f02c7a88c7c654d0365829bcb4b26). In that version it requires ``input-shape`` and
+``infer-backend``, which none of the official ``mindspore/1.x`` cards have (the noah-cvlab
+cards do), and it opens the repo-link and every asset link, after checking them against
+``_utils/whitelist.py`` (``download.mindspore.cn``, ``gitee.com/mindspore/mindspore``,
+``github.com/mindspore-ai/mindspore``; ``gitee.com/mindspore/models`` is not on it). Cards
+are written as the hub holds them, never edited; :func:`check_card` reports what that check
+would refuse (:func:`client_notes`).
+
 The folder is ours when it holds :data:`MARKER`, a JSON record of what was installed, from
 where, by which version of this module, for which cards, and what it displaced; nothing
 else is touched without ``force``, and what ``force`` replaces is moved aside and put back
@@ -60,6 +70,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Set, Tuple
+
+import yaml
 
 from . import __version__
 from .atomic import write_bytes, write_text
@@ -81,6 +93,12 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 """This installed package (``ghostnet_hub``, or ``src`` in a checkout): what is linked or
 copied."""
 MODES = ("symlink", "copy")
+CLIENT_REQUIRED_FIELDS = ("input-shape", "infer-backend")
+"""Fields the client's card check requires that the hub's schema leaves out (``check.py``
+at 7a1d6d64470f02c7a88c7c654d0365829bcb4b26, ``required_user_fields``)."""
+CLIENT_ALLOWED_LINKS = ("https://download.mindspore.cn", "https://gitee.com/mindspore/mindspore",
+                        "https://github.com/mindspore-ai/mindspore")
+"""The client's host allow-list (``whitelist.py`` at 22cb7b594a90e3fccf6e9f4edab408c3bb86fa42)."""
 _STALE = re.compile(r"^\.(?P<folder>.+)\.ghostnet-hub-(?:new|old)\.(?P<pid>\d+)\.[0-9a-f]+$")
 
 HUB_CONF_TEXT = '''\
@@ -208,6 +226,8 @@ class CardCheck:
     card: Finding
     checkpoint: Finding
     checkpoint_cached: bool
+    client_notes: Tuple[str, ...] = ()
+    """What the client's own card check would refuse (see :func:`client_notes`)."""
 
     @property
     def ready(self) -> bool:
@@ -600,7 +620,8 @@ def check_card(name: str, *, hub_dir: Path) -> CardCheck:
         return CardCheck(uid.text, missing, Finding(False, str(error)), missing, False)
     card_found = Finding(True, f"{card_file} (model-name {card.model_name})")
     checkpoint, cached = _check_checkpoint(card, target)
-    return CardCheck(uid.text, _check_conf(where, card), card_found, checkpoint, cached)
+    return CardCheck(uid.text, _check_conf(where, card), card_found, checkpoint, cached,
+                     tuple(client_notes(card_file, card)))
 
 
 def _check_conf(where: Placement, card: ModelCard) -> Finding:
@@ -626,11 +647,43 @@ def _check_conf(where: Placement, card: ModelCard) -> Finding:
                          f"{arch}{stale})")
 
 
+def client_asset_id(card: ModelCard) -> int:
+    """The asset the client restores: ``check.py`` sets ``asset-id`` to the index of the last
+    ``ckpt`` asset, 0 when there is none, and ``CellInfo`` reads it."""
+    return max((number for number, asset in enumerate(card.assets)
+                if asset.file_format == "ckpt"), default=0)
+
+
+def client_notes(card_file: Path, card: ModelCard) -> List[str]:
+    """What the client's own card check (``_utils/check.py``, ``ValidMarkdown``, run by
+    ``CellInfo`` on every load) would refuse in this card, beyond what this module controls:
+    the fields it requires beyond the hub's schema, and links outside its host allow-list
+    (``_utils/whitelist.py``; compared here by host and path, while the client also accepts
+    a host that resolves to an allowed host's address). It also opens every link on each
+    load, so the client needs the network even with everything cached."""
+    text = card_file.read_text(encoding="utf-8")
+    marks = [number for number, line in enumerate(text.splitlines()) if line.startswith("---")]
+    header = "\n".join(text.splitlines()[marks[0] + 1:marks[1]])
+    root = yaml.compose(header, Loader=yaml.SafeLoader)
+    keys = {key.value for key, _ in root.value} if isinstance(root, yaml.MappingNode) else set()
+    notes = []
+    missing = [name for name in CLIENT_REQUIRED_FIELDS if name not in keys]
+    if missing:
+        notes.append(f"its card check requires {' and '.join(missing)}, which {card_file.name} "
+                     "lacks")
+    outside = [link for link in (card.repo_link, *(asset.link for asset in card.assets))
+               if not any(link.startswith(allowed + "/") for allowed in CLIENT_ALLOWED_LINKS)]
+    if outside:
+        notes.append(f"its host allow-list has no {', '.join(outside)}")
+    return notes
+
+
 def _check_checkpoint(card: ModelCard, target: Path) -> Tuple[Finding, bool]:
-    """(finding, whether a file is there) for the card's first asset, as the client names it."""
+    """(finding, whether a file is there) for the asset the client restores, under the name
+    the client gives it."""
     if not card.assets:
         return Finding(False, "the card has no asset: only pretrained=False loads"), False
-    asset = card.assets[0]
+    asset = card.assets[client_asset_id(card)]
     path = target / os.path.basename(asset.link.split("/")[-1])
     if not path.is_file():
         return Finding(False, f"{path} not cached: the client downloads {asset.link} on the "

@@ -27,7 +27,7 @@ from src.card import load_card
 from src.cli import main
 from src.download import sha256_file
 from src.hub_install import (CONF_FILES, MARKER, PACKAGE_DIR, PUBLIC_CARDS, check_card,
-                             repo_folder_name)
+                             client_notes, repo_folder_name)
 from src.registry import variant_key
 from src.settings import get_settings
 from tests.conftest import REPO_ROOT
@@ -240,6 +240,13 @@ def test_default_cards_are_real_ghostnet_cards_this_module_builds():
     assert UID_15 in uids and UID_PETS in uids and len(set(uids)) == len(uids)
 
 
+def test_client_card_check_notes_of_real_cards():
+    pets = HUB_CARDS / f"{UID_PETS}.md"
+    assert client_notes(pets, load_card(pets)) == []
+    official = HUB_CARDS / f"{UID_18}.md"
+    assert len(client_notes(official, load_card(official))) == 2
+
+
 def test_placed_conf_files_are_the_repository_root_files():
     for name, text in CONF_FILES.items():
         assert (REPO_ROOT / name).read_text(encoding="utf-8") == text
@@ -260,6 +267,9 @@ def test_the_15_card_installs_offline_from_ghostnet_md(hub_dir, monkeypatch):
     assert status == 0  # a missing checkpoint is downloaded by the client on first load
     assert "conf        ok" in out and "card        ok" in out
     assert "checkpoint  no" in out and "not cached" in out
+    # what the client's own card check (check.py) refuses in the official card, said plainly
+    assert "requires input-shape and infer-backend, which ghostnet_imagenet2012.md lacks" in out
+    assert "allow-list has no https://gitee.com/mindspore/models/tree/r1.5/" in out
 
     # another card offline: not cached and not shipped, so a clear error naming it
     status, _, err = run_cli(UID_18, "--hub-dir", str(hub_dir))

@@ -103,6 +103,12 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+CLIENT_WARNING = """\
+!: mindspore_hub's own card check (mindspore_hub/_utils/check.py, run on every load) refuses
+   these cards whatever is installed, in the client version read for this command (check.py
+   at 7a1d6d64); it also opens every link on each load, so the client needs the network."""
+
+
 def _check(uids: List[str], hub_dir: Path) -> int:
     from ..hub_install import check_card  # pylint: disable=import-outside-toplevel
 
@@ -110,6 +116,7 @@ def _check(uids: List[str], hub_dir: Path) -> int:
         print(f"nothing installed in {hub_dir}")
         return 1
     ready = True
+    notes = False
     for uid in uids:
         try:
             result = check_card(uid, hub_dir=hub_dir)
@@ -118,8 +125,13 @@ def _check(uids: List[str], hub_dir: Path) -> int:
             ready = False
             continue
         ready = ready and result.ready
+        notes = notes or bool(result.client_notes)
         print(f"{uid}: {'ready' if result.ready else 'NOT READY'}")
         for what, finding in (("conf", result.conf), ("card", result.card),
                               ("checkpoint", result.checkpoint)):
             print(f"  {what:<10}  {'ok' if finding.ok else 'no':<3} {finding.detail}")
+        for note in result.client_notes:
+            print(f"  {'client':<10}  !   {note}")
+    if notes:
+        print(CLIENT_WARNING)
     return 0 if ready else 1
