@@ -173,7 +173,9 @@ PUBLIC_CARDS: Tuple[HubCard, ...] = (
 """The public hub's GhostNet cards this module builds: the default of ``ghostnet
 hub-install``. Read from mindspore-ai/hub ``mshub_res/assets`` (1.6 and 1.7 at commits
 6aef2b43 and b6a6bcdf; the others are in ``tests/data/hub_cards``). Each ``model_name``
-must be a variant (a test checks it), so a card is added here once its network is."""
+must be a variant (a test checks it), so a card is added here once its network is: for
+``noah-cvlab/gpu/1.0/ghostnet-600_v1.0_oxford_pets`` (model-name ``GhostNet-600``, folder
+``ghostnet``, shared with the 1x pets card), once ``ghostnet-600`` names a variant."""
 
 
 @dataclass(frozen=True)
@@ -433,6 +435,11 @@ def _build(net_dir: Path, record: Record, *, replace: bool) -> None:
             shutil.rmtree(old)
         else:
             os.rename(staging, net_dir)
+    except OSError as error:
+        if os.path.lexists(net_dir) and not replace:
+            raise HubInstallError(f"{net_dir} appeared while it was being built (another "
+                                  "hub-install?); run it again") from error
+        raise
     finally:
         if staging.exists():
             shutil.rmtree(staging)
