@@ -233,8 +233,9 @@ class CardCheck:
 
     @property
     def ready(self) -> bool:
-        """``load(uid)`` works: conf and card found, and no wrong checkpoint in the way (a
-        missing one is downloaded and checked by the client on first load)."""
+        """Everything this module controls is in place: conf and card found, and no wrong
+        checkpoint in the way (a missing one is downloaded and checked by the client on
+        first load). :attr:`client_notes` are beyond it."""
         return self.conf.ok and self.card.ok and (self.checkpoint.ok or
                                                   not self.checkpoint_cached)
 
