@@ -151,7 +151,8 @@ class ExportEntry:
 def export_entry(spec: ResolvedWeights, batch_size: int, cache_dir: Path) -> ExportEntry:
     """The cache entry of ``spec`` exported for batches of ``batch_size`` images."""
     folder = _export_dir(spec.checkpoint, cache_dir)
-    stem = f"{spec.arch}-{spec.sha256[:SHA_PREFIX_DIGITS]}-b{batch_size}"
+    arch = spec.arch if spec.arch_known else "ckpt"  # the variant is read on export
+    stem = f"{arch}-{spec.sha256[:SHA_PREFIX_DIGITS]}-b{batch_size}"
     return ExportEntry(model=folder / f"{stem}.ort.onnx", sidecar=folder / f"{stem}.json",
                        spec=spec, batch_size=batch_size)
 

@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, List, Optional, 
 
 import numpy as np
 
-from .errors import BackendError, ImageError
+from .errors import BackendError, ImageError, ModelSpecError
 from .export import export_entry
-from .registry import WeightsRecord
+from .registry import WeightsRecord, base_record, read_meta
 from .transforms import MAX_PIXELS, EvalTransform, Input
 from .weights import ResolvedWeights
 
@@ -238,13 +238,22 @@ def load_network(spec: ResolvedWeights) -> Tuple["nn.Cell", WeightsRecord]:
     Raises:
         CheckpointError: the checkpoint is unreadable or does not fit ``spec.arch``.
         UnknownModelError: ``spec.arch`` is not a GhostNet variant.
+        ModelSpecError: the checkpoint records another architecture than the one named, or
+            none was named and it records none.
     """
     # pylint: disable=import-outside-toplevel
     from .checkpoint import read_checkpoint
     from .factory import network_from_params
 
-    net = network_from_params(spec.arch, read_checkpoint(spec.checkpoint),
-                              source=str(spec.checkpoint), record=spec.record,
+    params = read_checkpoint(spec.checkpoint)
+    arch, known = spec.arch, spec.record
+    if not spec.arch_known:  # a .ckpt named without --arch: the one it records
+        recorded = read_meta(params, str(spec.checkpoint)).arch
+        if recorded is None:
+            raise ModelSpecError(f"{spec.source}: the checkpoint does not record its "
+                                 "architecture; pass --arch NAME (for example --arch ghostnet)")
+        arch, known = recorded, base_record(recorded)
+    net = network_from_params(arch, params, source=str(spec.checkpoint), record=known,
                               sha256=spec.sha256)
     record = net.pretrained_cfg
     assert record is not None  # network_from_params always sets it

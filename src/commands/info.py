@@ -32,7 +32,8 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         "info", help="describe a model", description="Describe a model and its cache state.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", metavar="M",
-                        help="hub uid, card path or URL, or a .ckpt file with --arch")
+                        help="hub uid, card path or URL, a model name with published weights "
+                             "(ghostnet), or a .ckpt file (--arch if it records none)")
     parser.add_argument("--arch", help="GhostNet variant of a .ckpt model (e.g. ghostnet)")
     parser.set_defaults(run=run)
 
@@ -80,6 +81,7 @@ def _network_lines(spec: "Optional[ResolvedWeights]", arch: str) -> List[Tuple[s
     arch = variant_key(arch)
     if spec is not None:
         net, record = load_network(spec)
+        arch = record.arch  # a checkpoint named without --arch records its own
         classes = f"{net.num_classes} ({', '.join(record.labels()[:3])}, ...)"
     else:
         net = create_network(arch)

@@ -37,7 +37,8 @@ with --json, one object per line:
   {"image": "bad.jpg", "error": "corrupt or truncated image (...)"}
 
 exit status: 0 when every image was classified, 1 when any failed (the rest are still
-printed), 2 on usage errors (bad options, a checkpoint without --arch).
+printed), 2 on usage errors (bad options, a checkpoint that records no architecture
+and no --arch, an --arch the checkpoint contradicts).
 """
 
 
@@ -50,8 +51,9 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files or directories")
     parser.add_argument("--model", default=DEFAULT_MODEL,
-                        help="hub uid, card path or URL, or a .ckpt file with --arch "
-                             f"(default: {DEFAULT_MODEL})")
+                        help="hub uid, card path or URL, a model name with published "
+                             "weights (ghostnet), or a .ckpt file (--arch if it records "
+                             f"none) (default: {DEFAULT_MODEL})")
     parser.add_argument("--arch", help="GhostNet variant of a .ckpt --model (e.g. ghostnet)")
     parser.add_argument("--topk", type=positive_int, default=5, help="classes per image (5)")
     parser.add_argument("--batch-size", type=positive_int, default=16,
