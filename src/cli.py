@@ -15,7 +15,7 @@ from typing import List, Optional
 
 from . import __version__
 from .commands import COMMANDS
-from .errors import GhostnetHubError, ModelSpecError
+from .errors import GhostnetHubError, ModelSpecError, OptionError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -45,7 +45,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt:
         print("ghostnet: interrupted", file=sys.stderr)
         return 130
-    except ModelSpecError as error:  # a --model/--arch combination that cannot work
+    except (ModelSpecError, OptionError) as error:  # options that cannot work
         print(f"ghostnet {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except GhostnetHubError as error:

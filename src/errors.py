@@ -181,6 +181,11 @@ class ModelSpecError(GhostnetHubError, ValueError):
     """A ``--model`` value that names no usable model (bad path, missing ``--arch``, ...)."""
 
 
+class OptionError(GhostnetHubError, ValueError):
+    """A command-line option (or the config field behind it) that cannot work, or that
+    contradicts the run being resumed. Names the option; the CLI exits with status 2."""
+
+
 class BackendError(GhostnetHubError):
     """An inference backend that is not installed or failed to load or export a model."""
 

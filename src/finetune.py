@@ -14,7 +14,8 @@ A run:
    when val top-1 improved) with the class names, the epoch, the momenta and the step, and
    rewrites ``metrics.csv`` and ``curves.png`` (:mod:`.run_log`).
 
-``resume=True`` reloads ``last.ckpt``: weights, momenta, epoch and schedule position. Ctrl-C
+The run's options are saved in ``config.json`` (:mod:`.run_config`). ``resume=True``
+restores them and reloads ``last.ckpt``: weights, momenta, epoch and schedule position. Ctrl-C
 (or SIGTERM) saves a resumable ``last.ckpt`` (at the step reached) before the
 ``KeyboardInterrupt`` propagates. Under data-parallel training every rank calls
 :func:`finetune` with its ``rank`` and ``group_size``; each trains on its shard, and rank 0
@@ -47,7 +48,8 @@ from .finetune_config import FinetuneConfig
 from .ghostnet import GhostNet
 from .optim import freeze, momentum_optimizer, warmup_cosine
 from .registry import (BEST_TOP1_KEY, EPOCH_KEY, IMAGENET_PREPROCESSING, VARIANTS,
-                       Preprocessing, meta_entries, read_meta, scalar_entry, variant_key)
+                       Preprocessing, meta_entries, read_meta, scalar_entry)
+from .run_config import clear_run, prepare_run, write_run_config
 from .run_log import CURVES_FILE, METRICS_FILE, Row, draw_curves, read_metrics, write_metrics
 from .weights import resolve_weights
 
@@ -87,16 +89,21 @@ def finetune(config: FinetuneConfig, *, rank: int = 0, group_size: int = 1,
 
     Raises:
         DatasetError: the data folder is unusable (no classes, one class, a bad image, ...).
+        OptionError: a bad option, a folder holding a run without ``resume`` or
+            ``overwrite``, or a resume option that contradicts the saved run (before any work).
         OutputError: the output folder is unwritable or lacks space; raised before training.
         CheckpointError: ``model`` or the ``last.ckpt`` to resume cannot be restored.
         KeyboardInterrupt: after saving a resumable ``last.ckpt``.
     """
-    _check_config(config)
     writer = rank == 0
+    config = prepare_run(config, writer=writer)
     data = read_image_folder(config.data, config.val_split, config.seed)
     output = Path(config.output)
     if writer:
         _prepare_output(output)
+        if config.overwrite:
+            clear_run(output)
+        write_run_config(config)
 
     resume_params = _resume_params(output, data) if config.resume else None
     arch = _resume_arch(resume_params, output) if resume_params is not None else config.arch
@@ -142,17 +149,6 @@ def finetune(config: FinetuneConfig, *, rank: int = 0, group_size: int = 1,
         ms.set_context(mode=previous_mode)
     net.set_train(False)
     return FinetuneResult(output, data.classes, run.metrics, net, optimizer, run.step_losses)
-
-
-def _check_config(config: FinetuneConfig) -> None:
-    variant_key(config.arch)
-    for name in ("epochs", "batch_size", "workers"):
-        if getattr(config, name) < 1:
-            raise ValueError(f"{name} must be >= 1, got {getattr(config, name)}")
-    if config.image_size is not None and config.image_size < 8:
-        raise ValueError(f"image_size must be >= 8, got {config.image_size}")
-    if not config.lr > 0:
-        raise ValueError(f"lr must be positive, got {config.lr}")
 
 
 def _prepare_output(output: Path) -> None:

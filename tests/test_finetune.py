@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from src.finetune import build_network, finetune
 from src.finetune_config import FinetuneConfig
 from src.registry import CLASSIFIER_PARAMS
 from src.optim import warmup_cosine
+from src.run_log import read_metrics
 from tests.image_folders import write_image_folder
 
 pytestmark = pytest.mark.slow  # real training runs
@@ -49,7 +51,8 @@ def trained(colours: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_run_writes_every_output(trained: Path) -> None:
     names = sorted(path.name for path in trained.iterdir())
-    assert names == ["best.ckpt", "curves.png", "last.ckpt", "metrics.csv", "split.json"]
+    assert names == ["best.ckpt", "config.json", "curves.png", "last.ckpt", "metrics.csv",
+                     "split.json"]
     assert (trained / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     params = read_checkpoint(trained / "last.ckpt")
     assert read_meta(params, "last").class_names == ["class_0", "class_1", "class_2"]
@@ -103,6 +106,20 @@ def test_resume_continues_the_schedule(trained: Path, colours: Path, tmp_path: P
     assert [row["epoch"] for row in result.metrics] == [1, 2, 3, 4]
     # epoch 4 ran on the 4-epoch schedule, from the position epoch 3 ended at
     assert result.metrics[-1]["lr"] == pytest.approx(warmup_cosine(0.02, 12, 0)[11], rel=1e-5)
+
+
+def test_cli_resume_restores_the_options_and_overwrite_replaces_the_run(
+        trained: Path, colours: Path, tmp_path: Path) -> None:
+    output = tmp_path / "copy"
+    shutil.copytree(trained, output)
+    common = ["finetune", "--data", str(colours), "--output", str(output), "--no-progress",
+              "--workers", "1"]
+    assert main([*common, "--resume", "--epochs", "4"]) == 0  # no --image-size 16, --arch
+    assert read_meta(read_checkpoint(output / "last.ckpt"), "last").image_size == 16
+    assert [int(row["epoch"]) for row in read_metrics(output / "metrics.csv")] == [1, 2, 3, 4]
+    assert main([*common, "--overwrite", "--epochs", "1", "--arch", ARCH,
+                 "--image-size", "16", "--batch-size", "8"]) == 0
+    assert [int(row["epoch"]) for row in read_metrics(output / "metrics.csv")] == [1]
 
 
 def test_head_replacement_keeps_the_backbone_bit_identical(tmp_path: Path) -> None:
