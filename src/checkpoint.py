@@ -122,8 +122,10 @@ def restore(net: nn.Cell, params: Mapping[str, Parameter], *, source: str,
         raise ShapeMismatchError(source, mismatched)
 
     selected = {name: params[name] for name in wanted}
+    # the skipped parameters are given their own values, so that MindSpore does not warn
+    # about them: what was skipped is reported here, in the RestoreReport
+    selected.update({p.name: p for p in net.get_parameters() if p.name in keep})
     not_loaded, _ = mindspore.load_param_into_net(net, selected, strict_load=True)
-    not_loaded = [name for name in not_loaded if name not in keep]
     if not_loaded:
         raise MissingParametersError(source, not_loaded)
     ignored = tuple(name for name in params if name not in wanted and name not in keep)

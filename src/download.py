@@ -34,7 +34,6 @@ import os
 import re
 import secrets
 import ssl
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -46,6 +45,7 @@ from urllib.parse import unquote, urlsplit
 from tqdm import tqdm
 
 from .errors import DownloadError, DownloadTooLargeError, HTTPStatusError, IntegrityError
+from .progress import progress_bar
 from .settings import get_settings
 
 SCHEMES = ("http", "https", "file")
@@ -355,8 +355,8 @@ def _describe(error: BaseException) -> str:
 def _progress_bar(url: str, enabled: bool) -> tqdm:
     """A byte progress bar on stderr, disabled unless wanted and stderr is a terminal."""
     name = unquote(urlsplit(url).path.rsplit("/", 1)[-1]) or url
-    return tqdm(total=None, desc=name, unit="B", unit_scale=True, unit_divisor=1024,
-                file=sys.stderr, leave=False, disable=not (enabled and sys.stderr.isatty()))
+    return progress_bar(total=None, desc=name, unit="B", unit_scale=True, unit_divisor=1024,
+                        leave=False, enabled=enabled)
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -36,7 +36,6 @@ from typing import Dict, List, Mapping, Optional, Tuple
 import mindspore as ms
 import numpy as np
 from mindspore import nn
-from tqdm import tqdm
 
 from .atomic import atomic_path, copy_file, write_text
 from .checkpoint import read_checkpoint, restore
@@ -46,6 +45,7 @@ from .errors import CheckpointError, DatasetError, OutputError
 from .factory import create_network
 from .finetune_config import FinetuneConfig
 from .ghostnet import GhostNet
+from .progress import progress_bar
 from .optim import freeze, momentum_optimizer, warmup_cosine
 from .registry import (BEST_TOP1_KEY, EPOCH_KEY, IMAGENET_PREPROCESSING, VARIANTS,
                        Preprocessing, meta_entries, read_meta, scalar_entry)
@@ -259,6 +259,9 @@ class _Run:
         self.completed = start_epoch
         try:
             with self.signals:
+                if self.writer and start_epoch < self.config.epochs:
+                    print("compiling the training step (graph mode: the first step takes "
+                          "a while, about 20 s for GhostNet 1.0x on a CPU)", flush=True)
                 for epoch in range(start_epoch, self.config.epochs):
                     loss, seconds = self._train_epoch(epoch)
                     if self.writer:
@@ -283,8 +286,8 @@ class _Run:
         self.train_step.set_train(True)
         losses: List[float] = []
         started = time.perf_counter()
-        bar = tqdm(total=self.spe, initial=done, desc=f"epoch {epoch + 1}/{config.epochs}",
-                   unit="step", disable=not (config.progress and self.writer), leave=True)
+        bar = progress_bar(total=self.spe, initial=done, desc=f"epoch {epoch + 1}/{config.epochs}",
+                           unit="step", enabled=config.progress and self.writer, leave=True)
         with bar:
             batches = dataset.create_tuple_iterator(num_epochs=1)
             self.signals.rearm()  # starting a pipeline installs minddata's own handler

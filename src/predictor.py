@@ -18,6 +18,7 @@ and the batch goes on. Results come back in input order.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ from .weights import ResolvedWeights
 if TYPE_CHECKING:  # MindSpore is imported only where a network is really loaded
     from mindspore import nn
 
+LOGGER = logging.getLogger(__name__)
 BACKENDS = ("auto", "mindspore", "onnxruntime")
 
 Runner = Callable[[np.ndarray], np.ndarray]
@@ -113,6 +115,7 @@ class Predictor:
                 pending.append((item.path, self.transform(item.path), None))
                 loaded += 1
             except ImageError as error:
+                LOGGER.debug("%s: %s", item.path, error.reason, exc_info=True)  # for --debug
                 pending.append((item.path, None, error.reason))
             if loaded == self.batch_size:
                 yield from self._flush(pending, topk)
