@@ -33,6 +33,7 @@ import logging
 import os
 import re
 import secrets
+import socket
 import ssl
 import time
 import urllib.error
@@ -44,7 +45,8 @@ from urllib.parse import unquote, urlsplit
 
 from tqdm import tqdm
 
-from .errors import DownloadError, DownloadTooLargeError, HTTPStatusError, IntegrityError
+from .errors import (DownloadError, DownloadTooLargeError, HostNotFoundError, HTTPStatusError,
+                     IntegrityError)
 from .progress import progress_bar
 from .settings import get_settings
 
@@ -302,6 +304,8 @@ class _Fetch:
             raise HTTPStatusError(self.url, error.code, str(error.reason)) from error
         except (OSError, http.client.HTTPException) as error:
             cause = error.reason if isinstance(error, urllib.error.URLError) else error
+            if isinstance(cause, socket.gaierror):  # no network: one clear message, at once
+                raise HostNotFoundError(self.url, urlsplit(self.url).hostname or "") from error
             if urlsplit(self.url).scheme.lower() == "file" \
                     or isinstance(cause, ssl.SSLCertVerificationError):
                 raise DownloadError(self.url, _describe(error)) from error  # retry cannot help

@@ -159,12 +159,16 @@ def list_index(index: str, *, root: Path, offline: bool) -> List[IndexEntry]:
 
     Raises:
         MissingListingError: an http(s) index without ``index.json``.
+        HubNameError: a folder index that does not exist.
         OfflineError / DownloadError: an http(s) index's list cannot be had.
         CardError: the index's ``index.json`` is malformed.
     """
     if offline:
         return _list_folder(root)
     if not is_url(index):
+        if not Path(index).is_dir():
+            raise HubNameError(index, "no such index folder (an index is a folder of "
+                                      "user/version/card.md files, or an http(s) URL)")
         return _list_folder(Path(index))
     listing = root / ".index" / f"{secrets.token_hex(4)}.{os.getpid()}.json"
     try:
