@@ -199,3 +199,11 @@ class SettingsError(GhostnetHubError, ValueError):
 
 class LabelsError(GhostnetHubError, ValueError):
     """A label list that is missing, malformed, or does not fit the model's outputs."""
+
+
+class ServeError(GhostnetHubError):
+    """An inference server that cannot start (a port in use, an address it may not bind)."""
+
+
+class QuantizeError(GhostnetHubError):
+    """An int8 model that cannot be made, or that the accuracy gate refuses to write."""

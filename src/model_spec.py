@@ -1,7 +1,8 @@
 """What ``--model`` names, resolved to a local checkpoint, its hash and its metadata.
 
 ``--model`` is either a MindSpore checkpoint file (``.ckpt``), whose architecture
-``--arch`` then names, or a hub name (a uid such as ``mindspore/ghostnet``, a card path or
+``--arch`` then names, a self-describing ONNX model file (``.onnx``, such as the int8 model
+of ``ghostnet quantize``), or a hub name (a uid such as ``mindspore/ghostnet``, a card path or
 a card URL), which the hub client fetches and verifies into its cache. Either way the result
 is a :class:`ModelSpec`: the architecture, the checkpoint file, its SHA-256 (the key of every
 derived artefact, so a changed checkpoint never reuses a stale export), and the
@@ -22,6 +23,8 @@ from .pretrained import DEFAULT_PREPROCESSING, Preprocessing, PretrainedRecord, 
 from .weights import fetch
 
 CHECKPOINT_SUFFIX = ".ckpt"
+ONNX_SUFFIX = ".onnx"
+"""A self-describing ONNX model file (``ghostnet quantize``'s output, see :mod:`.onnx_model`)."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class ModelSpec:
     arch: str
     """The GhostNet variant (``ghostnet``, ``ghostnet_050``, ...), lower-case."""
     checkpoint: Path
+    """The weights: a ``.ckpt`` file, or a ``.onnx`` model file that the predictor runs as is."""
     sha256: str
     """Full hex SHA-256 of :attr:`checkpoint`."""
     record: Optional[PretrainedRecord]
@@ -69,6 +73,8 @@ def resolve_model(model: str, arch: Optional[str] = None) -> ModelSpec:
     """
     if model.lower().endswith(CHECKPOINT_SUFFIX):
         return _from_checkpoint(model, arch)
+    if model.lower().endswith(ONNX_SUFFIX):
+        return _from_onnx(model, arch)
     if arch is not None:
         raise ModelSpecError(f"--arch {arch}: only a checkpoint file needs it; the card of "
                              f"{model!r} names its architecture")
@@ -84,6 +90,19 @@ def _from_checkpoint(model: str, arch: Optional[str]) -> ModelSpec:
         raise ModelSpecError(f"{model}: checkpoint file not found")
     return ModelSpec(source=model, arch=arch.lower(), checkpoint=path.resolve(),
                      sha256=sha256_file(path), record=pretrained_record(arch))
+
+
+def _from_onnx(model: str, arch: Optional[str]) -> ModelSpec:
+    """An ONNX model file: its architecture and interface are stored inside it."""
+    from .onnx_model import ort_session, read_interface  # pylint: disable=import-outside-toplevel
+    path = Path(model).expanduser()
+    if arch is not None:
+        raise ModelSpecError(f"--arch {arch}: an ONNX model file names its architecture")
+    if not path.is_file():
+        raise ModelSpecError(f"{model}: ONNX model file not found")
+    _, stored_arch = read_interface(ort_session(path, threads=1), model)
+    return ModelSpec(source=model, arch=stored_arch, checkpoint=path.resolve(),
+                     sha256=sha256_file(path), record=None)
 
 
 def _from_hub(model: str) -> ModelSpec:

@@ -20,7 +20,8 @@ import numpy as np
 from .errors import BackendError, ImageError
 from .export_cache import export_entry
 from .image_files import Input
-from .model_spec import ModelInterface, ModelSpec
+from .model_spec import ONNX_SUFFIX, ModelInterface, ModelSpec
+from .onnx_model import load_model_file
 from .transforms import MAX_PIXELS, EvalTransform
 
 if TYPE_CHECKING:  # MindSpore is imported only where a network is really loaded
@@ -79,7 +80,11 @@ class Predictor:
         self.spec = spec
         self.backend = backend
         self.batch_size = batch_size
-        if backend == "onnxruntime":
+        if spec.checkpoint.suffix.lower() == ONNX_SUFFIX:
+            if backend != "onnxruntime":
+                raise BackendError(f"{spec.source}: an ONNX model runs on onnxruntime only")
+            self.interface, self._run = load_model_file(spec.checkpoint)
+        elif backend == "onnxruntime":
             self.interface, self._run = _onnxruntime(spec, batch_size, cache_dir)
         elif backend == "mindspore":
             self.interface, self._run = _mindspore(spec, batch_size)
