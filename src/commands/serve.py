@@ -99,7 +99,8 @@ def card_fields(model: str) -> Optional[Dict[str, Any]]:
         return None
     card = resolve_card(model).card
     fields = dataclasses.asdict(card)
-    fields.pop("preamble", None)
+    for private in ("source", "preamble"):  # where the card sits on this machine; markup
+        fields.pop(private)
     return fields
 
 
