@@ -42,6 +42,8 @@ SPEED_BATCHES = (1, 16)
 TIME_BUDGET_S = 1.0
 """Time spent measuring each (model, batch size); the median run is reported."""
 EVAL_BATCH = 16
+OPSET = 13
+"""ONNX opset of the fp32 model: MindSpore writes 11, per-channel QDQ needs 13."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,7 @@ def export_fp32(net: "nn.Cell", interface: ModelInterface, arch: str, path: Path
         BackendError: the export failed, or its batch axis could not be freed.
     """
     import onnx  # pylint: disable=import-outside-toplevel
+    import onnx.version_converter  # pylint: disable=import-outside-toplevel
 
     from .export import export_network  # pylint: disable=import-outside-toplevel
 
@@ -144,6 +147,8 @@ def export_fp32(net: "nn.Cell", interface: ModelInterface, arch: str, path: Path
     raw = export_network(net, path.with_name(f"raw-{path.name}"), "onnx", batch_size=1,
                          image_size=size)
     model = onnx.load(str(raw))
+    if model.opset_import[0].version < OPSET:  # per-channel QDQ needs DequantizeLinear's axis
+        model = onnx.version_converter.convert_version(model, OPSET)
     make_batch_dynamic(model)
     embed_interface(model, interface, arch)
     onnx.save(model, str(path))
@@ -164,7 +169,8 @@ def _quantize_file(fp32: Path, calib: np.ndarray, interface: ModelInterface, arc
     prepared = workdir / "prepared.onnx"
     int8 = workdir / "int8.onnx"
     try:
-        quant_pre_process(str(fp32), str(prepared))
+        # ONNX shape inference suffices for a CNN; the symbolic one would need sympy.
+        quant_pre_process(str(fp32), str(prepared), skip_symbolic_shape=True)
         quantize_static(str(prepared), str(int8), _Reader(fp32, calib),
                         quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,

@@ -45,7 +45,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import ImageError, ImageTooLargeError, ServeError
-from .model_spec import ModelSpec
+from .model_spec import ONNX_SUFFIX, ModelSpec
 from .predictor import Predictor, softmax
 from .transforms import MAX_PIXELS
 
@@ -308,10 +308,14 @@ def create_app(config: ServeConfig) -> FastAPI:
     scratch = Path(tempfile.mkdtemp(prefix="ghostnet-serve-"))
     decoder = ThreadPoolExecutor(config.decode_threads, thread_name_prefix="ghostnet-decode")
 
+    # An ONNX model file has a free batch axis (see .onnx_model): one runner takes any batch.
+    is_file = config.spec.checkpoint.suffix.lower() == ONNX_SUFFIX
+    sizes = (config.max_batch,) if is_file else batch_sizes(config.max_batch)
+
     def load() -> Dict[int, Predictor]:
         return {size: Predictor(config.spec, backend=config.backend, batch_size=size,
                                 cache_dir=config.cache_dir, max_pixels=config.max_pixels)
-                for size in batch_sizes(config.max_batch)}
+                for size in sizes}
 
     async def lifespan(_: FastAPI) -> Any:
         batcher = Batcher(load, config.max_batch, config.max_wait_ms, metrics)

@@ -1,0 +1,106 @@
+"""``ghostnet quantize`` on real images: the accuracy gate, the report, the int8 file.
+
+The model is a linear probe on GhostNet (see :mod:`tests.probe_model`) that scores about 75 %
+on the held-out handwritten digits; random features are more sensitive to int8 than trained
+ones, so the passing run allows a 10-point drop, and the gate is made to refuse by
+calibrating on blank images, whose activation ranges clip every real digit.
+"""
+from __future__ import annotations
+
+import io
+import json
+import re
+from contextlib import redirect_stdout
+from pathlib import Path
+from typing import Tuple
+
+import pytest
+from PIL import Image
+
+from src.cli import main
+from src.model_spec import resolve_model
+from src.onnx_model import ort_session
+from src.predictor import load_network
+from src.quantize import quantize_network
+from tests.probe_model import ARCH, CLASSES, IMAGE_SIZE, write_probe_model
+
+CALIBRATION_IMAGES = "64"
+
+
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory: pytest.TempPathFactory) -> Tuple[Path, Path, Path]:
+    """The probe checkpoint, its train folder (calibration) and the held-out test folder."""
+    return write_probe_model(tmp_path_factory.mktemp("probe"))
+
+
+@pytest.fixture(scope="module")
+def blank(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A calibration folder of white images only."""
+    folder = tmp_path_factory.mktemp("blank")
+    for index in range(4):
+        Image.new("L", (8, 8), 255).save(folder / f"white_{index}.png")
+    return folder
+
+
+def _run(*argv: str) -> Tuple[int, str]:
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = main(list(argv))
+    return code, out.getvalue()
+
+
+def test_int8_model_is_written_reported_and_predicts(probe: Tuple[Path, Path, Path],
+                                                     tmp_path: Path) -> None:
+    checkpoint, train, test = probe
+    output = tmp_path / "digits-int8.onnx"
+    code, report = _run("quantize", str(checkpoint), "--arch", ARCH, "--calibration",
+                        str(train), "--eval", str(test), "-o", str(output), "--max-drop", "10",
+                        "--calibration-images", CALIBRATION_IMAGES)
+    assert code == 0, report
+    assert f"wrote {output}" in report
+    assert "calibrated on 64 images; evaluated on 359 held-out images" in report
+    assert "batch 1 " in report and "batch 16" in report and "speed-up" in report
+    match = re.search(r"top-1 +fp32 +([\d.]+) % +int8 +([\d.]+) %", report)
+    assert match, report
+    fp32, int8 = float(match.group(1)), float(match.group(2))
+    assert fp32 > 50 and fp32 - int8 <= 10
+    assert sorted(path.name for path in tmp_path.iterdir()) == [output.name]
+    # The file describes itself: predict takes it as --model, with the checkpoint's classes.
+    spec = resolve_model(str(output))
+    assert spec.arch == ARCH
+    session = ort_session(output)
+    assert session.get_inputs()[0].shape[0] == "batch"
+    code, lines = _run("predict", "--model", str(output), "--json", "--topk", "1",
+                       "--batch-size", "32", str(test))
+    assert code == 0
+    answers = [json.loads(line) for line in lines.splitlines()]
+    assert len(answers) == 359 and {a["top"][0]["label"] for a in answers} <= set(CLASSES)
+    correct = sum(a["top"][0]["label"] == Path(a["image"]).parent.name for a in answers)
+    assert abs(correct / 359 * 100 - int8) < 0.01  # the reported top-1 is predict's
+
+
+def test_gate_refuses_a_model_that_loses_accuracy(probe: Tuple[Path, Path, Path], blank: Path,
+                                                   tmp_path: Path) -> None:
+    checkpoint, _, test = probe
+    net, interface = load_network(resolve_model(str(checkpoint), ARCH))
+    assert interface.preprocessing.crop == IMAGE_SIZE
+    output = tmp_path / "out" / "int8.onnx"
+    report = quantize_network(net, interface, ARCH, calibration=blank, eval_folder=test,
+                              output=output, max_drop=1.0, calibration_images=4)
+    assert report.output is None and report.drop > 1.0
+    assert report.top1_fp32 > 0.5 and report.agreement < 0.9
+    assert not output.exists() and list(output.parent.iterdir()) == []  # no temp left over
+
+
+def test_force_writes_it_anyway_and_bad_folders_are_named(probe: Tuple[Path, Path, Path],
+                                                          blank: Path, tmp_path: Path) -> None:
+    checkpoint, _, test = probe
+    output = tmp_path / "forced.onnx"
+    argv = ["quantize", str(checkpoint), "--arch", ARCH, "--eval", str(test), "-o",
+            str(output)]
+    code, report = _run(*argv, "--calibration", str(blank), "--force")
+    assert code == 0 and output.is_file() and "drop" in report
+    code, _ = _run(*argv[:-1], str(tmp_path / "x.onnx"), "--calibration", str(tmp_path / "no"))
+    assert code == 1 and not (tmp_path / "x.onnx").exists()
+    code, _ = _run(*argv[:-1], str(tmp_path / "x.bin"), "--calibration", str(blank))
+    assert code == 2
