@@ -3,7 +3,8 @@
 The backend is picked once: ``onnxruntime`` (the fast CPU path, used by ``auto`` whenever
 onnxruntime is installed) or ``mindspore`` in graph mode. The ONNX Runtime path looks up the
 export cache first; when the export is there, nothing here imports MindSpore. Only a cache
-miss (or the MindSpore backend) loads the checkpoint with MindSpore.
+miss (or the MindSpore backend) loads the checkpoint with MindSpore. A self-describing ONNX
+model file (``ghostnet quantize``'s int8 output) runs as it is, on ONNX Runtime only.
 
 Images are decoded one by one; one that fails becomes a :class:`Prediction` with an error
 and the batch goes on. Results come back in input order.
@@ -80,6 +81,7 @@ class Predictor:
         self.spec = spec
         self.backend = backend
         self.batch_size = batch_size
+        self._run: Runner
         if spec.checkpoint.suffix.lower() == ONNX_SUFFIX:
             if backend != "onnxruntime":
                 raise BackendError(f"{spec.source}: an ONNX model runs on onnxruntime only")

@@ -23,8 +23,10 @@ after the server starts: ``/healthz`` answers at once, ``/readyz`` and ``/predic
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -45,9 +47,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import ImageError, ImageTooLargeError, ServeError
-from .model_spec import ONNX_SUFFIX, ModelSpec
-from .predictor import Predictor, softmax
+from .model_spec import CHECKPOINT_SUFFIX, ONNX_SUFFIX, ModelSpec, resolve_model
+from .predictor import Predictor, choose_backend, softmax
 from .transforms import MAX_PIXELS
+from .weights import get_hub_dir, resolve_card
 
 PAGE = "static/index.html"
 """The web page, shipped inside the package."""
@@ -477,6 +480,53 @@ def _top(probs: np.ndarray, labels: Sequence[str], top_k: int) -> List[Dict[str,
     return [{"index": int(i), "label": labels[int(i)], "prob": float(probs[i])} for i in order]
 
 
+def serve(model: str, *, arch: Optional[str] = None, host: str = "127.0.0.1", port: int = 8080,
+          backend: str = "auto", max_batch: int = 16, max_wait_ms: float = 5.0,
+          max_upload_mb: float = 20.0, read_timeout_s: float = 10.0) -> int:
+    """Serve ``model`` (anything ``predict --model`` takes) until SIGTERM or Ctrl-C; returns 0.
+
+    The model loads in the background once the server listens (``/readyz`` tells when).
+
+    Raises:
+        ModelSpecError, GhostnetHubError: ``model`` cannot be resolved (see
+            :func:`~.model_spec.resolve_model`).
+        BackendError: an unknown or missing backend.
+        ServeError: the server could not start.
+    """
+    spec = resolve_model(model, arch)
+    chosen = choose_backend(backend)
+    config = ServeConfig(spec=spec, backend=chosen, cache_dir=get_hub_dir(),
+                         max_batch=max_batch, max_wait_ms=max_wait_ms,
+                         max_upload_bytes=int(max_upload_mb * 1024 * 1024),
+                         read_timeout_s=read_timeout_s, card=card_fields(model))
+    if not _is_loopback(host):
+        print(f"ghostnet serve: warning: binding {host} exposes the model, its card and "
+              "/metrics to other machines, without authentication", file=sys.stderr)
+    print(f"ghostnet serve: {model} on http://{host}:{port} ({chosen}); loading the model, "
+          "/readyz says when it is ready", file=sys.stderr, flush=True)
+    return run_server(config, host, port)
+
+
+def card_fields(model: str) -> Optional[Dict[str, Any]]:
+    """The header fields and body of ``model``'s card, or None for a checkpoint or ONNX file.
+
+    The card's path on this machine is left out: ``/model`` may be reachable from elsewhere.
+    """
+    if model.lower().endswith((CHECKPOINT_SUFFIX, ONNX_SUFFIX)):
+        return None
+    fields = asdict(resolve_card(model).card)
+    for private in ("source", "preamble"):
+        fields.pop(private)
+    return fields
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 def run_server(config: ServeConfig, host: str, port: int) -> int:
     """Serve until SIGINT or SIGTERM, then finish the requests in flight; returns 0.
 
@@ -485,7 +535,7 @@ def run_server(config: ServeConfig, host: str, port: int) -> int:
     """
     import signal  # pylint: disable=import-outside-toplevel
 
-    import uvicorn  # pylint: disable=import-outside-toplevel
+    import uvicorn  # pylint: disable=import-outside-toplevel  (only to run, not to test the app)
 
     server = uvicorn.Server(uvicorn.Config(create_app(config), host=host, port=port,
                                            log_level="warning", timeout_graceful_shutdown=30,

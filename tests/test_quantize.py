@@ -17,12 +17,12 @@ from typing import Tuple
 import pytest
 from PIL import Image
 
+from src import hub
 from src.cli import main
+from src.errors import QuantizeError
 from src.model_spec import resolve_model
 from src.onnx_model import ort_session
-from src.predictor import load_network
-from src.quantize import quantize_network
-from tests.probe_model import ARCH, CLASSES, IMAGE_SIZE, write_probe_model
+from tests.probe_model import ARCH, CLASSES, write_probe_model
 
 CALIBRATION_IMAGES = "64"
 
@@ -82,14 +82,13 @@ def test_int8_model_is_written_reported_and_predicts(probe: Tuple[Path, Path, Pa
 def test_gate_refuses_a_model_that_loses_accuracy(probe: Tuple[Path, Path, Path], blank: Path,
                                                    tmp_path: Path) -> None:
     checkpoint, _, test = probe
-    net, interface = load_network(resolve_model(str(checkpoint), ARCH))
-    assert interface.preprocessing.crop == IMAGE_SIZE
     output = tmp_path / "out" / "int8.onnx"
-    report = quantize_network(net, interface, ARCH, calibration=blank, eval_folder=test,
-                              output=output, max_drop=1.0, calibration_images=4)
-    assert report.output is None and report.drop > 1.0
-    assert report.top1_fp32 > 0.5 and report.agreement < 0.9
+    with pytest.raises(QuantizeError, match=r"drops [\d.]+ points \((\d+\.\d+)% -> "):
+        hub.transform(str(checkpoint), "int8", dataset=str(blank), eval_dataset=str(test),
+                      output=output, arch=ARCH, max_drop=1.0)
     assert not output.exists() and list(output.parent.iterdir()) == []  # no temp left over
+    with pytest.raises(QuantizeError, match="only 'int8'"):
+        hub.transform(str(checkpoint), "fp16", dataset=str(blank), arch=ARCH)
 
 
 def test_force_writes_it_anyway_and_bad_folders_are_named(probe: Tuple[Path, Path, Path],

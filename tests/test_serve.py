@@ -76,12 +76,16 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_server(model: str, env: Dict[str, str], log: Path, *extra: str) -> Server:
-    """Start ``ghostnet serve MODEL`` and wait until ``/readyz`` says ready."""
+def start_server(model: str, env: Dict[str, str], log: Path, *extra: str,
+                 python_entry: Optional[str] = None) -> Server:
+    """Start ``ghostnet serve MODEL`` (or run ``python_entry`` with ``{port}`` filled in) and
+    wait until ``/readyz`` says ready."""
     port = _free_port()
     argv = [sys.executable, "-m", "src.cli", "serve", model, "--port", str(port),
             "--max-batch", "4", "--max-upload-mb", str(MAX_UPLOAD_MB),
             "--read-timeout", str(READ_TIMEOUT_S), *extra]
+    if python_entry is not None:
+        argv = [sys.executable, "-c", python_entry.format(port=port)]
     with open(log, "wb") as out:
         process = subprocess.Popen(argv, cwd=REPO_ROOT, env=env, stdout=out,
                                    stderr=subprocess.STDOUT)
@@ -336,9 +340,12 @@ def test_sigterm_finishes_requests_in_flight_then_exits_zero(
         served_model: Tuple[Path, str, Path], server_env: Dict[str, str],
         tmp_path: Path) -> None:
     checkpoint, _, _ = served_model
-    # A long batching window keeps the requests in flight when the signal arrives.
-    own = start_server(str(checkpoint), server_env, tmp_path / "server.log", "--arch", ARCH,
-                       "--max-wait-ms", "1500")
+    # The Python entry, hub.serve; a long batching window keeps the requests in flight when
+    # the signal arrives.
+    entry = ("import sys; from src import hub; sys.exit(hub.serve(%r, {port}, arch=%r, "
+             "max_batch=4, max_wait_ms=1500))" % (str(checkpoint), ARCH))
+    own = start_server(str(checkpoint), server_env, tmp_path / "server.log",
+                       python_entry=entry)
     results: List[object] = []
 
     def send(seed: int) -> None:

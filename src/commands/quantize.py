@@ -83,11 +83,13 @@ def run(args: argparse.Namespace) -> int:
 
 def describe(report: "QuantizeReport") -> str:
     """The report as a few aligned lines."""
+    fp32_top1, int8_top1 = report.top1_fp32 * 100, report.top1_int8 * 100
     lines = [f"calibrated on {report.calibration_images} images; "
              f"evaluated on {report.eval_images} held-out images",
-             f"top-1   fp32 {report.top1_fp32 * 100:6.2f} %   int8 {report.top1_int8 * 100:6.2f} %"
-             f"   drop {report.drop:+.2f} points   agreement {report.agreement * 100:.2f} %",
-             f"size    fp32 {report.fp32_bytes / 1e6:6.2f} MB   int8 {report.int8_bytes / 1e6:6.2f} MB"]
+             f"top-1   fp32 {fp32_top1:6.2f} %   int8 {int8_top1:6.2f} %   "
+             f"drop {report.drop:+.2f} points   agreement {report.agreement * 100:.2f} %",
+             f"size    fp32 {report.fp32_bytes / 1e6:6.2f} MB   "
+             f"int8 {report.int8_bytes / 1e6:6.2f} MB"]
     for fp32, int8 in zip(report.speed_fp32, report.speed_int8):
         lines.append(f"batch {fp32.batch:<2} fp32 {fp32.ms:7.2f} ms   int8 {int8.ms:7.2f} ms   "
                      f"speed-up x{fp32.ms / int8.ms:.2f}")

@@ -6,10 +6,7 @@ Heavy modules (FastAPI, uvicorn, the model) are imported inside :func:`run`, so
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import ipaddress
 import sys
-from typing import Any, Dict, Optional
 
 from .predict import positive_int
 
@@ -66,46 +63,12 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
 
 def run(args: argparse.Namespace) -> int:
     """Load the model in the background and serve until SIGTERM or Ctrl-C; 0 on a clean stop."""
-    # pylint: disable=import-outside-toplevel
-    from ..model_spec import resolve_model
-    from ..predictor import choose_backend
-    from ..serve import ServeConfig, run_server
-    from ..weights import get_hub_dir
+    from ..serve import serve  # pylint: disable=import-outside-toplevel  (FastAPI, uvicorn)
 
     if args.max_wait_ms < 0 or args.max_upload_mb <= 0 or args.read_timeout <= 0:
         print("ghostnet serve: --max-wait-ms must be >= 0, --max-upload-mb and "
               "--read-timeout > 0", file=sys.stderr)
         return 2
-    spec = resolve_model(args.model, args.arch)
-    backend = choose_backend(args.backend)
-    config = ServeConfig(spec=spec, backend=backend, cache_dir=get_hub_dir(),
-                         max_batch=args.max_batch, max_wait_ms=args.max_wait_ms,
-                         max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
-                         read_timeout_s=args.read_timeout, card=card_fields(args.model))
-    if not _is_loopback(args.host):
-        print(f"ghostnet serve: warning: binding {args.host} exposes the model, its card "
-              "and /metrics to other machines, without authentication", file=sys.stderr)
-    print(f"ghostnet serve: {args.model} on http://{args.host}:{args.port} ({backend}); "
-          "loading the model, /readyz says when it is ready", file=sys.stderr, flush=True)
-    return run_server(config, args.host, args.port)
-
-
-def card_fields(model: str) -> Optional[Dict[str, Any]]:
-    """The header fields and body of ``model``'s card, or None for a checkpoint or ONNX file."""
-    from ..model_spec import CHECKPOINT_SUFFIX, ONNX_SUFFIX  # pylint: disable=import-outside-toplevel
-    from ..weights import resolve_card  # pylint: disable=import-outside-toplevel
-
-    if model.lower().endswith((CHECKPOINT_SUFFIX, ONNX_SUFFIX)):
-        return None
-    card = resolve_card(model).card
-    fields = dataclasses.asdict(card)
-    for private in ("source", "preamble"):  # where the card sits on this machine; markup
-        fields.pop(private)
-    return fields
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
+    return serve(args.model, arch=args.arch, host=args.host, port=args.port,
+                 backend=args.backend, max_batch=args.max_batch, max_wait_ms=args.max_wait_ms,
+                 max_upload_mb=args.max_upload_mb, read_timeout_s=args.read_timeout)
