@@ -2,10 +2,11 @@
 
 ``predict``'s cache keeps machine-specific ONNX files with a JSON sidecar; a file a user
 carries around (``ghostnet quantize -o model.onnx``) must instead describe itself. Its
-interface (class names, the eval transform, the architecture) is stored as JSON in the ONNX
-model's ``metadata_props`` under :data:`METADATA_KEY`, which ONNX Runtime reads back without
-the ``onnx`` package and without MindSpore. Its batch axis is symbolic, so one file serves
-every batch size.
+description (class names, the eval transform, the architecture) is stored as JSON in the ONNX
+model's ``metadata_props`` under :data:`METADATA_KEY` (the weights record, see
+:class:`~.registry.WeightsRecord`), which ONNX Runtime reads back without the ``onnx``
+package and without MindSpore. Its batch axis is symbolic, so one file serves every batch
+size.
 
 Writing needs the ``onnx`` package (the ``onnx`` extra); reading needs only onnxruntime.
 """
@@ -13,41 +14,33 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Tuple
 
 import numpy as np
 
 from .errors import BackendError, ModelSpecError
-from .model_spec import ONNX_SUFFIX, ModelInterface
-from .pretrained import Preprocessing
+from .registry import WeightsRecord
 
 if TYPE_CHECKING:
     import onnx
     import onnxruntime
 
-__all__ = ["ONNX_SUFFIX", "OnnxFileRunner", "check_batch_dynamic", "embed_interface",
-           "load_model_file", "make_batch_dynamic", "ort_session", "read_interface"]
-
-METADATA_KEY = "ghostnet_hub.interface"
+ONNX_SUFFIX = ".onnx"
+METADATA_KEY = "ghostnet_hub.weights"
 METADATA_VERSION = 1
 BATCH_AXIS = "batch"
 
 
-def interface_json(interface: ModelInterface, arch: str) -> str:
-    """The metadata value that describes a model file's input and output."""
-    return json.dumps({"version": METADATA_VERSION, "arch": arch, "labels": interface.labels,
-                       "preprocessing": asdict(interface.preprocessing)}, ensure_ascii=False)
-
-
-def embed_interface(model: "onnx.ModelProto", interface: ModelInterface, arch: str) -> None:
-    """Store ``interface`` in ``model``'s metadata (replacing an earlier one)."""
+def embed_record(model: "onnx.ModelProto", record: WeightsRecord) -> None:
+    """Store ``record`` in ``model``'s metadata (replacing an earlier one)."""
     kept = [prop for prop in model.metadata_props if prop.key != METADATA_KEY]
     del model.metadata_props[:]
     model.metadata_props.extend(kept)
     entry = model.metadata_props.add()
-    entry.key, entry.value = METADATA_KEY, interface_json(interface, arch)
+    entry.key = METADATA_KEY
+    entry.value = json.dumps({"version": METADATA_VERSION, "record": record.to_dict()},
+                             ensure_ascii=False)
 
 
 def make_batch_dynamic(model: "onnx.ModelProto") -> None:
@@ -123,12 +116,11 @@ def ort_session(path: Path, threads: int = 0) -> "onnxruntime.InferenceSession":
         raise BackendError(f"{path}: ONNX Runtime cannot load it ({error})") from error
 
 
-def read_interface(session: "onnxruntime.InferenceSession", source: str) -> Tuple[
-        ModelInterface, str]:
-    """The interface and architecture stored in a model file by :func:`embed_interface`.
+def read_record(session: "onnxruntime.InferenceSession", source: str) -> WeightsRecord:
+    """The weights record stored in a model file by :func:`embed_record`.
 
     Raises:
-        ModelSpecError: the file carries no (or a malformed) interface, so its classes and
+        ModelSpecError: the file carries no (or a malformed) record, so its classes and
             preprocessing are unknown.
     """
     raw = session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
@@ -138,16 +130,10 @@ def read_interface(session: "onnxruntime.InferenceSession", source: str) -> Tupl
                              "(or a checkpoint)")
     try:
         meta: Dict[str, Any] = json.loads(raw)
-        prep = meta["preprocessing"]
-        interface = ModelInterface(
-            labels=[str(label) for label in meta["labels"]],
-            preprocessing=Preprocessing(
-                resize=int(prep["resize"]), crop=int(prep["crop"]),
-                interpolation=str(prep["interpolation"]),
-                mean=tuple(float(v) for v in prep["mean"]),  # type: ignore[arg-type]
-                std=tuple(float(v) for v in prep["std"])))  # type: ignore[arg-type]
-        return interface, str(meta["arch"])
-    except (ValueError, KeyError, TypeError) as error:
+        if meta.get("version") != METADATA_VERSION:
+            raise ValueError(f"version {meta.get('version')!r}, expected {METADATA_VERSION}")
+        return WeightsRecord.from_dict(meta["record"])
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise ModelSpecError(f"{source}: malformed {METADATA_KEY} metadata ({error})") \
             from error
 
@@ -181,13 +167,12 @@ class OnnxFileRunner:
         return np.concatenate(outputs)
 
 
-def load_model_file(path: Path) -> Tuple[ModelInterface, OnnxFileRunner]:
-    """The interface and a runner of a self-describing ONNX file (no MindSpore).
+def load_model_file(path: Path) -> Tuple[WeightsRecord, OnnxFileRunner]:
+    """The record and a runner of a self-describing ONNX file (no MindSpore).
 
     Raises:
         BackendError: onnxruntime cannot load it.
-        ModelSpecError: it carries no interface.
+        ModelSpecError: it carries no record.
     """
     session = ort_session(path)
-    interface, _ = read_interface(session, str(path))
-    return interface, OnnxFileRunner(session)
+    return read_record(session, str(path)), OnnxFileRunner(session)

@@ -1,7 +1,8 @@
 """Post-training int8 quantization with ONNX Runtime, gated on held-out accuracy.
 
-The fp32 model is MindSpore's ONNX export with a free batch axis and its interface stored
-inside (see :mod:`.onnx_model`). ONNX Runtime's pre-processing folds BatchNorm and infers
+The fp32 model is MindSpore's ONNX export with a free batch axis and its weights record
+stored inside (see :mod:`.onnx_model`), less what belongs to the source file only (its url,
+digest, uid and published metrics). ONNX Runtime's pre-processing folds BatchNorm and infers
 shapes, then ``quantize_static`` calibrates activation ranges (min/max) on images of the
 calibration folder, fed through the model's own eval transform, and writes QDQ int8 with
 per-channel weight scales (the choice measured in the README: per-tensor weights lose
@@ -17,7 +18,7 @@ import shutil
 import statistics
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -25,11 +26,9 @@ import numpy as np
 
 from .atomic import copy_file
 from .errors import QuantizeError
-from .image_files import collect_images
-from .model_spec import ModelInterface
-from .onnx_model import (check_batch_dynamic, embed_interface, make_batch_dynamic,
-                         ort_session)
-from .transforms import EvalTransform
+from .onnx_model import check_batch_dynamic, embed_record, make_batch_dynamic, ort_session
+from .registry import WeightsRecord
+from .transforms import EvalTransform, collect_images
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -81,7 +80,7 @@ class QuantizeReport:
         return (self.top1_fp32 - self.top1_int8) * 100.0
 
 
-def quantize_network(net: "nn.Cell", interface: ModelInterface, arch: str, *,
+def quantize_network(net: "nn.Cell", record: WeightsRecord, *,
                      calibration: Path, eval_folder: Path, output: Path,
                      max_drop: float = DEFAULT_MAX_DROP, force: bool = False,
                      calibration_images: int = DEFAULT_CALIBRATION_IMAGES) -> QuantizeReport:
@@ -89,8 +88,7 @@ def quantize_network(net: "nn.Cell", interface: ModelInterface, arch: str, *,
 
     Args:
         net: the restored network in eval mode.
-        interface: its labels and eval transform (stored inside the written file).
-        arch: the GhostNet variant, stored too.
+        record: its weights record: variant, labels, eval transform (stored in the file).
         calibration: a folder of images (walked recursively) to calibrate on.
         eval_folder: held-out images, one sub-folder per class named as a model label.
         output: the ``.onnx`` file to write.
@@ -105,17 +103,18 @@ def quantize_network(net: "nn.Cell", interface: ModelInterface, arch: str, *,
     """
     if max_drop < 0:
         raise QuantizeError(f"--max-drop must be >= 0, got {max_drop}")
-    transform = EvalTransform(interface.preprocessing)
+    record = replace(record, uid=None, url=None, sha256=None, metrics={})
+    transform = EvalTransform(record.preprocessing)
     calib = _calibration_arrays(calibration, transform, calibration_images)
-    images, targets = _eval_set(eval_folder, interface.labels, transform)
+    images, targets = _eval_set(eval_folder, record.labels(), transform)
     workdir = Path(tempfile.mkdtemp(prefix=f".{Path(output).name}.", dir=_parent(output)))
     try:
-        fp32 = export_fp32(net, interface, arch, workdir / "fp32.onnx")
-        int8 = _quantize_file(fp32, calib, interface, arch, workdir)
+        fp32 = export_fp32(net, record, workdir / "fp32.onnx")
+        int8 = _quantize_file(fp32, calib, record, workdir)
         fp32_session, int8_session = ort_session(fp32), ort_session(int8)
         fp32_pred = _top1(fp32_session, images)
         int8_pred = _top1(int8_session, images)
-        size = interface.preprocessing.crop
+        size = record.preprocessing.crop
         report = QuantizeReport(
             output=None, calibration_images=len(calib), eval_images=len(images),
             top1_fp32=float(np.mean(fp32_pred == targets)),
@@ -127,13 +126,13 @@ def quantize_network(net: "nn.Cell", interface: ModelInterface, arch: str, *,
         if report.drop > max_drop and not force:
             return report
         copy_file(int8, output)
-        return QuantizeReport(**{**report.__dict__, "output": Path(output)})
+        return replace(report, output=Path(output))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def export_fp32(net: "nn.Cell", interface: ModelInterface, arch: str, path: Path) -> Path:
-    """MindSpore's ONNX export of ``net`` with a free batch axis and its interface inside.
+def export_fp32(net: "nn.Cell", record: WeightsRecord, path: Path) -> Path:
+    """MindSpore's ONNX export of ``net`` with a free batch axis and its record inside.
 
     Raises:
         BackendError: the export failed, or its batch axis could not be freed.
@@ -143,21 +142,21 @@ def export_fp32(net: "nn.Cell", interface: ModelInterface, arch: str, path: Path
 
     from .export import export_network  # pylint: disable=import-outside-toplevel
 
-    size = interface.preprocessing.crop
+    size = record.preprocessing.crop
     raw = export_network(net, path.with_name(f"raw-{path.name}"), "onnx", batch_size=1,
                          image_size=size)
     model = onnx.load(str(raw))
     if model.opset_import[0].version < OPSET:  # per-channel QDQ needs DequantizeLinear's axis
         model = onnx.version_converter.convert_version(model, OPSET)
     make_batch_dynamic(model)
-    embed_interface(model, interface, arch)
+    embed_record(model, record)
     onnx.save(model, str(path))
     raw.unlink()
     check_batch_dynamic(path, size)
     return path
 
 
-def _quantize_file(fp32: Path, calib: np.ndarray, interface: ModelInterface, arch: str,
+def _quantize_file(fp32: Path, calib: np.ndarray, record: WeightsRecord,
                    workdir: Path) -> Path:
     """Pre-process (fold BatchNorm, infer shapes) and quantize ``fp32`` to QDQ int8."""
     # pylint: disable=import-outside-toplevel
@@ -178,7 +177,7 @@ def _quantize_file(fp32: Path, calib: np.ndarray, interface: ModelInterface, arc
     except Exception as error:  # the quantization tools raise untyped exceptions
         raise QuantizeError(f"ONNX Runtime could not quantize the model ({error})") from error
     model = onnx.load(str(int8))
-    embed_interface(model, interface, arch)
+    embed_record(model, record)
     onnx.save(model, str(int8))
     return int8
 

@@ -47,10 +47,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import ImageError, ImageTooLargeError, ServeError
-from .model_spec import CHECKPOINT_SUFFIX, ONNX_SUFFIX, ModelSpec, resolve_model
+from .cache import get_hub_dir
+from .card import ModelCard
+from .onnx_model import ONNX_SUFFIX
 from .predictor import Predictor, choose_backend, softmax
 from .transforms import MAX_PIXELS
-from .weights import get_hub_dir, resolve_card
+from .weights import ResolvedWeights, resolve_weights
 
 PAGE = "static/index.html"
 """The web page, shipped inside the package."""
@@ -65,7 +67,7 @@ _KNOWN_PATHS = ("/", "/predict", "/healthz", "/readyz", "/model", "/metrics")
 class ServeConfig:
     """How the server loads its model and what it accepts."""
 
-    spec: ModelSpec
+    spec: ResolvedWeights
     backend: str
     """``mindspore`` or ``onnxruntime`` (already chosen, see :func:`~.predictor.choose_backend`)."""
     cache_dir: Path
@@ -76,8 +78,6 @@ class ServeConfig:
     """Longest wait for the next piece of a request body before answering 408."""
     max_pixels: int = MAX_PIXELS
     decode_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
-    card: Optional[Dict[str, Any]] = None
-    """The card's fields, shown by ``/model`` and the page (None: the model has no card)."""
 
 
 def batch_sizes(max_batch: int) -> Tuple[int, ...]:
@@ -307,7 +307,7 @@ class _BadInput(Exception):
 def create_app(config: ServeConfig) -> FastAPI:
     """The ASGI application of one model: routes, batching, metrics, error handlers."""
     metrics = Metrics()
-    state: Dict[str, Any] = {}
+    state: Dict[str, Batcher] = {}
     scratch = Path(tempfile.mkdtemp(prefix="ghostnet-serve-"))
     decoder = ThreadPoolExecutor(config.decode_threads, thread_name_prefix="ghostnet-decode")
 
@@ -335,7 +335,7 @@ def create_app(config: ServeConfig) -> FastAPI:
                   openapi_url=None)
 
     def batcher() -> Batcher:
-        return state["batcher"]  # type: ignore[no-any-return]
+        return state["batcher"]
 
     app.add_middleware(BodyGuard, max_bytes=config.max_upload_bytes,
                        read_timeout_s=config.read_timeout_s)
@@ -401,7 +401,7 @@ def create_app(config: ServeConfig) -> FastAPI:
             "batch_sizes": sorted(ready.predictors), "max_wait_ms": config.max_wait_ms,
             "classes": predictor.labels,
             "preprocessing": asdict(predictor.transform.preprocessing),
-            "card": config.card})
+            "card": card_fields(config.spec.card)})
 
     @app.get("/metrics")
     async def metrics_text() -> Response:
@@ -489,16 +489,16 @@ def serve(model: str, *, arch: Optional[str] = None, host: str = "127.0.0.1", po
 
     Raises:
         ModelSpecError, GhostnetHubError: ``model`` cannot be resolved (see
-            :func:`~.model_spec.resolve_model`).
+            :func:`~.weights.resolve_weights`).
         BackendError: an unknown or missing backend.
         ServeError: the server could not start.
     """
-    spec = resolve_model(model, arch)
+    spec = resolve_weights(model, arch)
     chosen = choose_backend(backend)
     config = ServeConfig(spec=spec, backend=chosen, cache_dir=get_hub_dir(),
                          max_batch=max_batch, max_wait_ms=max_wait_ms,
                          max_upload_bytes=int(max_upload_mb * 1024 * 1024),
-                         read_timeout_s=read_timeout_s, card=card_fields(model))
+                         read_timeout_s=read_timeout_s)
     if not _is_loopback(host):
         print(f"ghostnet serve: warning: binding {host} exposes the model, its card and "
               "/metrics to other machines, without authentication", file=sys.stderr)
@@ -507,14 +507,14 @@ def serve(model: str, *, arch: Optional[str] = None, host: str = "127.0.0.1", po
     return run_server(config, host, port)
 
 
-def card_fields(model: str) -> Optional[Dict[str, Any]]:
-    """The header fields and body of ``model``'s card, or None for a checkpoint or ONNX file.
+def card_fields(card: Optional[ModelCard]) -> Optional[Dict[str, Any]]:
+    """The header fields and body of the model's card (None for a checkpoint or ONNX file).
 
     The card's path on this machine is left out: ``/model`` may be reachable from elsewhere.
     """
-    if model.lower().endswith((CHECKPOINT_SUFFIX, ONNX_SUFFIX)):
+    if card is None:
         return None
-    fields = asdict(resolve_card(model).card)
+    fields = asdict(card)
     for private in ("source", "preamble"):
         fields.pop(private)
     return fields

@@ -15,10 +15,9 @@ from typing import Tuple
 import mindspore as ms
 import numpy as np
 
-from src.checkpoint_meta import meta_entries
 from src.demo import write_digits
 from src.factory import create_network
-from src.pretrained import DEFAULT_PREPROCESSING
+from src.registry import IMAGENET_PREPROCESSING, meta_entries
 from src.transforms import EvalTransform
 
 ARCH = "ghostnet"
@@ -34,7 +33,7 @@ BATCH = 100
 def write_probe_model(root: Path) -> Tuple[Path, Path, Path]:
     """The checkpoint, the train folder and the held-out test folder, under ``root``."""
     train_dir, _ = write_digits(root / "digits")
-    transform = EvalTransform(DEFAULT_PREPROCESSING.at_size(IMAGE_SIZE))
+    transform = EvalTransform(IMAGENET_PREPROCESSING.at_size(IMAGE_SIZE))
     paths = [path for digit in CLASSES
              for path in sorted((train_dir / digit).glob("*.png"))[:PER_CLASS]]
     images = np.stack([transform(path) for path in paths])

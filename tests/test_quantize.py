@@ -20,8 +20,8 @@ from PIL import Image
 from src import hub
 from src.cli import main
 from src.errors import QuantizeError
-from src.model_spec import resolve_model
 from src.onnx_model import ort_session
+from src.weights import resolve_weights
 from tests.probe_model import ARCH, CLASSES, write_probe_model
 
 CALIBRATION_IMAGES = "64"
@@ -66,7 +66,7 @@ def test_int8_model_is_written_reported_and_predicts(probe: Tuple[Path, Path, Pa
     assert fp32 > 50 and fp32 - int8 <= 10
     assert sorted(path.name for path in tmp_path.iterdir()) == [output.name]
     # The file describes itself: predict takes it as --model, with the checkpoint's classes.
-    spec = resolve_model(str(output))
+    spec = resolve_weights(str(output))
     assert spec.arch == ARCH
     session = ort_session(output)
     assert session.get_inputs()[0].shape[0] == "batch"

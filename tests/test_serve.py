@@ -28,9 +28,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from src.checkpoint_meta import meta_entries
 from src.cli import main
 from src.factory import create_network
+from src.registry import meta_entries
 from tests.cards import write_index_card
 from tests.zoo_checkpoint import randomize
 

@@ -58,17 +58,17 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
 def run(args: argparse.Namespace) -> int:
     """Quantize, report, and write the model unless the gate refuses it."""
     # pylint: disable=import-outside-toplevel
-    from ..model_spec import ONNX_SUFFIX, resolve_model
+    from ..onnx_model import ONNX_SUFFIX
     from ..predictor import load_network
     from ..quantize import quantize_network
+    from ..weights import resolve_weights
 
     if args.output.suffix.lower() != ONNX_SUFFIX:
         print(f"ghostnet quantize: -o {args.output}: the int8 model is an ONNX file; name it "
               f"*{ONNX_SUFFIX}", file=sys.stderr)
         return 2
-    spec = resolve_model(args.model, args.arch)
-    net, interface = load_network(spec)
-    report = quantize_network(net, interface, spec.arch, calibration=args.calibration,
+    net, record = load_network(resolve_weights(args.model, args.arch))
+    report = quantize_network(net, record, calibration=args.calibration,
                               eval_folder=args.eval_dir, output=args.output,
                               max_drop=args.max_drop, force=args.force,
                               calibration_images=args.calibration_images)
