@@ -46,6 +46,27 @@ OPSET = 13
 
 
 @dataclass(frozen=True)
+class Scheme:
+    """How ONNX Runtime quantizes: the graph format and the granularity of weight scales.
+
+    ``qdq`` keeps float operators between QuantizeLinear/DequantizeLinear pairs, which ONNX
+    Runtime fuses into int8 kernels; ``qoperator`` writes QLinearConv and friends directly.
+    Per-channel scales give each output channel of a convolution its own range.
+    """
+
+    format: str = "qdq"
+    per_channel: bool = True
+
+    def __post_init__(self) -> None:
+        if self.format not in ("qdq", "qoperator"):
+            raise ValueError(f"format must be 'qdq' or 'qoperator', got {self.format!r}")
+
+
+DEFAULT_SCHEME = Scheme()
+"""QDQ, per channel: the measured choice (docs/benchmarks.md)."""
+
+
+@dataclass(frozen=True)
 class Speed:
     """Median milliseconds of one run at a batch size, and the images per second it gives."""
 
@@ -83,7 +104,8 @@ class QuantizeReport:
 def quantize_network(net: "nn.Cell", record: WeightsRecord, *,
                      calibration: Path, eval_folder: Path, output: Path,
                      max_drop: float = DEFAULT_MAX_DROP, force: bool = False,
-                     calibration_images: int = DEFAULT_CALIBRATION_IMAGES) -> QuantizeReport:
+                     calibration_images: int = DEFAULT_CALIBRATION_IMAGES,
+                     scheme: Scheme = DEFAULT_SCHEME) -> QuantizeReport:
     """Quantize ``net`` to int8, score and time both models, and write the int8 file.
 
     Args:
@@ -95,6 +117,7 @@ def quantize_network(net: "nn.Cell", record: WeightsRecord, *,
         max_drop: most top-1 points int8 may lose.
         force: write the int8 model even when it loses more.
         calibration_images: most calibration images used (spread over the folder).
+        scheme: how to quantize (the default is the measured choice; see :class:`Scheme`).
 
     Raises:
         QuantizeError: unusable folders, a failed quantization, or the accuracy gate.
@@ -110,7 +133,7 @@ def quantize_network(net: "nn.Cell", record: WeightsRecord, *,
     workdir = Path(tempfile.mkdtemp(prefix=f".{Path(output).name}.", dir=_parent(output)))
     try:
         fp32 = export_fp32(net, record, workdir / "fp32.onnx")
-        int8 = _quantize_file(fp32, calib, record, workdir)
+        int8 = _quantize_file(fp32, calib, record, workdir, scheme)
         fp32_session, int8_session = ort_session(fp32), ort_session(int8)
         fp32_pred = _top1(fp32_session, images)
         int8_pred = _top1(int8_session, images)
@@ -156,9 +179,9 @@ def export_fp32(net: "nn.Cell", record: WeightsRecord, path: Path) -> Path:
     return path
 
 
-def _quantize_file(fp32: Path, calib: np.ndarray, record: WeightsRecord,
-                   workdir: Path) -> Path:
-    """Pre-process (fold BatchNorm, infer shapes) and quantize ``fp32`` to QDQ int8."""
+def _quantize_file(fp32: Path, calib: np.ndarray, record: WeightsRecord, workdir: Path,
+                   scheme: Scheme) -> Path:
+    """Pre-process (fold BatchNorm, infer shapes) and quantize ``fp32`` to int8."""
     # pylint: disable=import-outside-toplevel
     import onnx
     from onnxruntime.quantization import (CalibrationMethod, QuantFormat, QuantType,
@@ -171,7 +194,9 @@ def _quantize_file(fp32: Path, calib: np.ndarray, record: WeightsRecord,
         # ONNX shape inference suffices for a CNN; the symbolic one would need sympy.
         quant_pre_process(str(fp32), str(prepared), skip_symbolic_shape=True)
         quantize_static(str(prepared), str(int8), _Reader(fp32, calib),
-                        quant_format=QuantFormat.QDQ, per_channel=True,
+                        quant_format=(QuantFormat.QDQ if scheme.format == "qdq"
+                                      else QuantFormat.QOperator),
+                        per_channel=scheme.per_channel,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         calibrate_method=CalibrationMethod.MinMax)
     except Exception as error:  # the quantization tools raise untyped exceptions

@@ -34,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from fastapi import FastAPI, Request
@@ -81,14 +81,15 @@ class ServeConfig:
 
 
 def batch_sizes(max_batch: int) -> Tuple[int, ...]:
-    """The batch sizes compiled for ``max_batch``: 1, then x4 steps, then ``max_batch``.
+    """The batch sizes compiled for ``max_batch``: the powers of two below it, and itself.
 
-    A graph has a fixed batch shape (see :mod:`.runtime_ort`), so a batch runs on the
-    smallest compiled size that holds it: a lone request is not padded to ``max_batch``.
+    A graph has a fixed batch shape (see :mod:`.predictor`), so a batch runs on the smallest
+    compiled size that holds it and wastes less than half of it on padding: a lone request is
+    not padded to ``max_batch``. Each size is exported once per checkpoint, then cached.
     """
     sizes = [1]
-    while sizes[-1] * 4 < max_batch:
-        sizes.append(sizes[-1] * 4)
+    while sizes[-1] * 2 < max_batch:
+        sizes.append(sizes[-1] * 2)
     if max_batch > 1:
         sizes.append(max_batch)
     return tuple(sizes)
@@ -131,6 +132,8 @@ class Batcher:
         self.predictors: Dict[int, Predictor] = {}
         self.ready = asyncio.Event()
         self.failure: Optional[str] = None
+        self.preparing = 0
+        """Images being decoded and preprocessed: the batch about to run waits for them."""
         self._task: Optional[asyncio.Task[None]] = None
 
     def start(self) -> None:
@@ -147,10 +150,20 @@ class Batcher:
                 pass
         self._model_thread.shutdown(wait=True)
 
-    async def probabilities(self, image: np.ndarray) -> np.ndarray:
-        """The class probabilities of one preprocessed image, batched with its neighbours."""
+    async def probabilities(self, prepared: Awaitable[np.ndarray]) -> np.ndarray:
+        """The class probabilities of one image being preprocessed, batched with its
+        neighbours. While any image is still being preprocessed, a batch waits for it (up to
+        ``max_wait_ms``); when none is, the batch runs at once, so a lone request never
+        waits."""
+        self.preparing += 1
+        try:
+            image = await prepared
+        finally:
+            self.preparing -= 1
+        # No await between the count going down and the put: the batcher never sees an
+        # image that is in neither.
         future: "asyncio.Future[np.ndarray]" = asyncio.get_running_loop().create_future()
-        await self._queue.put((image, future))
+        self._queue.put_nowait((image, future))
         return await future
 
     async def _serve(self) -> None:
@@ -166,7 +179,7 @@ class Batcher:
             deadline = loop.time() + self.max_wait
             while len(items) < self.max_batch:
                 timeout = deadline - loop.time()
-                if timeout <= 0:
+                if timeout <= 0 or (self._queue.empty() and self.preparing == 0):
                     break
                 try:
                     items.append(await asyncio.wait_for(self._queue.get(), timeout))
@@ -416,10 +429,9 @@ def create_app(config: ServeConfig) -> FastAPI:
                                  f"got {top_k}")
         uploads = await _read_images(request)
         loop = asyncio.get_running_loop()
-        arrays = await asyncio.gather(*(
-            loop.run_in_executor(decoder, _preprocess, predictor, name, data, scratch)
+        rows = await asyncio.gather(*(ready.probabilities(
+            loop.run_in_executor(decoder, _preprocess, predictor, name, data, scratch))
             for name, data in uploads))
-        rows = await asyncio.gather(*(ready.probabilities(array) for array in arrays))
         metrics.images.inc(len(rows))
         return JSONResponse({"predictions": [
             {"image": name, "top": _top(row, predictor.labels, top_k)}

@@ -30,10 +30,11 @@ CLASSES = [str(digit) for digit in range(10)]
 BATCH = 100
 
 
-def write_probe_model(root: Path) -> Tuple[Path, Path, Path]:
-    """The checkpoint, the train folder and the held-out test folder, under ``root``."""
+def write_probe_model(root: Path, image_size: int = IMAGE_SIZE) -> Tuple[Path, Path, Path]:
+    """The checkpoint (for ``image_size`` inputs), the train folder and the held-out test
+    folder, under ``root``."""
     train_dir, _ = write_digits(root / "digits")
-    transform = EvalTransform(IMAGENET_PREPROCESSING.at_size(IMAGE_SIZE))
+    transform = EvalTransform(IMAGENET_PREPROCESSING.at_size(image_size))
     paths = [path for digit in CLASSES
              for path in sorted((train_dir / digit).glob("*.png"))[:PER_CLASS]]
     images = np.stack([transform(path) for path in paths])
@@ -60,5 +61,5 @@ def write_probe_model(root: Path) -> Tuple[Path, Path, Path]:
     net.classifier.bias.set_data(ms.Tensor((-weight @ mean).astype(np.float32)))
     checkpoint = root / "digits_probe.ckpt"
     ms.save_checkpoint(net, str(checkpoint),
-                       append_dict=meta_entries(CLASSES, image_size=IMAGE_SIZE))
+                       append_dict=meta_entries(CLASSES, image_size=image_size))
     return checkpoint, train_dir, root / "digits" / "test"
