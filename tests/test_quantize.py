@@ -18,9 +18,12 @@ import pytest
 from PIL import Image
 
 from src import hub
+from src.card import load_card
 from src.cli import main
+from src.download import sha256_file
 from src.errors import QuantizeError
 from src.onnx_model import ort_session
+from src.settings import get_settings
 from src.weights import resolve_weights
 from tests.probe_model import ARCH, CLASSES, write_probe_model
 
@@ -49,8 +52,8 @@ def _run(*argv: str) -> Tuple[int, str]:
     return code, out.getvalue()
 
 
-def test_int8_model_is_written_reported_and_predicts(probe: Tuple[Path, Path, Path],
-                                                     tmp_path: Path) -> None:
+def test_int8_model_is_written_reported_predicts_and_publishes(
+        probe: Tuple[Path, Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     checkpoint, train, test = probe
     output = tmp_path / "digits-int8.onnx"
     code, report = _run("quantize", str(checkpoint), "--arch", ARCH, "--calibration",
@@ -77,6 +80,20 @@ def test_int8_model_is_written_reported_and_predicts(probe: Tuple[Path, Path, Pa
     assert len(answers) == 359 and {a["top"][0]["label"] for a in answers} <= set(CLASSES)
     correct = sum(a["top"][0]["label"] == Path(a["image"]).parent.name for a in answers)
     assert abs(correct / 359 * 100 - int8) < 0.01  # the reported top-1 is predict's
+    # A card carries it as a second asset; the hub client still restores from the ckpt.
+    index = tmp_path / "index"
+    code, _ = _run("publish", str(checkpoint), "--index", str(index), "--user", "me",
+                   "--version", "1.0", "--name", ARCH, "--dataset", "digits",
+                   "--asset-base-url", (index / "assets").as_uri(), "--int8", str(output))
+    assert code == 0
+    card = load_card(index / "me" / "1.0" / f"{ARCH}_digits.md")
+    assert [asset.file_format for asset in card.assets] == ["ckpt", "onnx"]
+    assert card.assets[1].sha256 == sha256_file(output) == spec.sha256
+    assert sha256_file(index / "assets" / card.assets[1].link.rsplit("/", 1)[1]) == spec.sha256
+    monkeypatch.setenv("MSHUB_INDEX", str(index))
+    get_settings.cache_clear()
+    fetched = resolve_weights(f"me/1.0/{ARCH}_digits")
+    assert fetched.checkpoint.suffix == ".ckpt" and fetched.sha256 == sha256_file(checkpoint)
 
 
 def test_gate_refuses_a_model_that_loses_accuracy(probe: Tuple[Path, Path, Path], blank: Path,

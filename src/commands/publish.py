@@ -39,6 +39,9 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
                         help='e.g. "top1acc98.10 | top5acc100.00" (default: from metrics.csv)')
     parser.add_argument("--repo-link", default=None,
                         help="code of the model (default: GhostNet's model-zoo code)")
+    parser.add_argument("--int8", type=Path, default=None, metavar="ONNX",
+                        help="also publish this int8 model (ghostnet quantize) as the card's "
+                             "second asset")
     parser.add_argument("--force", action="store_true",
                         help="replace a different checkpoint already published under the card")
     parser.set_defaults(run=run)
@@ -53,6 +56,6 @@ def run(args: argparse.Namespace) -> int:
     result = publish(PublishRequest(
         checkpoint=args.checkpoint, index=args.index, user=args.user, version=args.version,
         dataset=args.dataset, asset_base_url=args.asset_base_url, name=args.name,
-        evaluation=args.evaluation, force=args.force, **options))
+        evaluation=args.evaluation, force=args.force, int8=args.int8, **options))
     print(describe(result))
     return 0
