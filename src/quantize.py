@@ -130,7 +130,10 @@ def quantize_network(net: "nn.Cell", record: WeightsRecord, *,
     transform = EvalTransform(record.preprocessing)
     calib = _calibration_arrays(calibration, transform, calibration_images)
     images, targets = _eval_set(eval_folder, record.labels(), transform)
-    workdir = Path(tempfile.mkdtemp(prefix=f".{Path(output).name}.", dir=_parent(output)))
+    _parent(output)  # fail before the work if the output's folder cannot be made
+    # Work in the system's temp folder: MindSpore's export refuses paths with spaces or
+    # other characters outside [0-9a-zA-Z@_-.:/\], which the output's folder may hold.
+    workdir = Path(tempfile.mkdtemp(prefix="ghostnet-quantize-"))
     try:
         fp32 = export_fp32(net, record, workdir / "fp32.onnx")
         int8 = _quantize_file(fp32, calib, record, workdir, scheme)

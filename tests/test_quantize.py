@@ -80,6 +80,11 @@ def test_int8_model_is_written_reported_predicts_and_publishes(
     assert len(answers) == 359 and {a["top"][0]["label"] for a in answers} <= set(CLASSES)
     correct = sum(a["top"][0]["label"] == Path(a["image"]).parent.name for a in answers)
     assert abs(correct / 359 * 100 - int8) < 0.01  # the reported top-1 is predict's
+    # export takes it too: as ONNX it is already an export, so it is copied.
+    code, _ = _run("export", str(output), "--format", "onnx", "-o", str(tmp_path / "copy.onnx"))
+    assert code == 0 and sha256_file(tmp_path / "copy.onnx") == spec.sha256
+    assert _run("export", str(output), "--format", "mindir", "-o",
+                str(tmp_path / "x.mindir"))[0] == 2
     # A card carries it as a second asset; the hub client still restores from the ckpt.
     index = tmp_path / "index"
     code, _ = _run("publish", str(checkpoint), "--index", str(index), "--user", "me",
@@ -111,7 +116,7 @@ def test_gate_refuses_a_model_that_loses_accuracy(probe: Tuple[Path, Path, Path]
 def test_force_writes_it_anyway_and_bad_folders_are_named(probe: Tuple[Path, Path, Path],
                                                           blank: Path, tmp_path: Path) -> None:
     checkpoint, _, test = probe
-    output = tmp_path / "forced.onnx"
+    output = tmp_path / "a folder" / "forced model.onnx"  # MindSpore's export refuses spaces
     argv = ["quantize", str(checkpoint), "--arch", ARCH, "--eval", str(test), "-o",
             str(output)]
     code, report = _run(*argv, "--calibration", str(blank), "--force")
