@@ -141,7 +141,8 @@ class Batcher:
         self._task = asyncio.get_running_loop().create_task(self._serve())
 
     async def stop(self) -> None:
-        """Stop after the queue is empty; the model thread ends."""
+        """Stop the batching loop and end the model thread. Called at shutdown, once uvicorn
+        has finished the requests in flight, so nothing is left in the queue."""
         if self._task is not None:
             self._task.cancel()
             try:
