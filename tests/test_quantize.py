@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 from contextlib import redirect_stdout
 from pathlib import Path
@@ -26,6 +27,7 @@ from src.onnx_model import ort_session
 from src.settings import get_settings
 from src.weights import resolve_weights
 from tests.probe_model import ARCH, CLASSES, write_probe_model
+from tests.test_serve import _get, _post_images, start_server, stop_server
 
 CALIBRATION_IMAGES = "64"
 
@@ -80,6 +82,18 @@ def test_int8_model_is_written_reported_predicts_and_publishes(
     assert len(answers) == 359 and {a["top"][0]["label"] for a in answers} <= set(CLASSES)
     correct = sum(a["top"][0]["label"] == Path(a["image"]).parent.name for a in answers)
     assert abs(correct / 359 * 100 - int8) < 0.01  # the reported top-1 is predict's
+    # serve takes it: one runner with a free batch axis, no padding.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MSHUB_")}
+    server = start_server(str(output), dict(env, MSHUB_CACHE_DIR=str(tmp_path / "cache")),
+                          tmp_path / "serve.log")
+    try:
+        digit = next((test / "7").iterdir())
+        status, answer = _post_images(server, [(digit.name, digit.read_bytes())], "?top_k=1")
+        model = json.loads(_get(server, "/model")[1])
+    finally:
+        assert stop_server(server) == 0
+    assert status == 200 and answer["predictions"][0]["top"][0]["label"] in CLASSES
+    assert model["batch_sizes"] == [4] and model["classes"] == CLASSES
     # export takes it too: as ONNX it is already an export, so it is copied.
     code, _ = _run("export", str(output), "--format", "onnx", "-o", str(tmp_path / "copy.onnx"))
     assert code == 0 and sha256_file(tmp_path / "copy.onnx") == spec.sha256
@@ -89,7 +103,8 @@ def test_int8_model_is_written_reported_predicts_and_publishes(
     index = tmp_path / "index"
     code, _ = _run("publish", str(checkpoint), "--index", str(index), "--user", "me",
                    "--version", "1.0", "--name", ARCH, "--dataset", "digits",
-                   "--asset-base-url", (index / "assets").as_uri(), "--int8", str(output))
+                   "--local-dataset", "--asset-base-url", (index / "assets").as_uri(),
+                   "--int8", str(output))
     assert code == 0
     card = load_card(index / "me" / "1.0" / f"{ARCH}_digits.md")
     assert [asset.file_format for asset in card.assets] == ["ckpt", "onnx"]
@@ -98,7 +113,7 @@ def test_int8_model_is_written_reported_predicts_and_publishes(
     monkeypatch.setenv("MSHUB_INDEX", str(index))
     get_settings.cache_clear()
     fetched = resolve_weights(f"me/1.0/{ARCH}_digits")
-    assert fetched.checkpoint.suffix == ".ckpt" and fetched.sha256 == sha256_file(checkpoint)
+    assert fetched.checkpoint.suffix == ".ckpt" and fetched.sha256 == card.assets[0].sha256
 
 
 def test_gate_refuses_a_model_that_loses_accuracy(probe: Tuple[Path, Path, Path], blank: Path,
