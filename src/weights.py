@@ -22,6 +22,7 @@ from .card import CardAsset, ModelCard, load_card
 from .download import sha256_file
 from .errors import CardError, ModelSpecError
 from .index import CardLocation, IndexEntry, fetch_card, index_for, is_url, list_index, locate
+from .onnx_model import ONNX_SUFFIX, ort_session, read_record
 from .registry import (PUBLISHED, VARIANTS, WeightsRecord, base_record, published_record,
                        variant_key)
 from .settings import get_settings
@@ -59,6 +60,7 @@ class ResolvedWeights:
     source: str
     """What the user named (``--model``, ``pretrained=``), for messages."""
     checkpoint: Path
+    """The ``.ckpt`` file, or an ``.onnx`` model file that ONNX Runtime runs as it is."""
     sha256: str
     """Full hex SHA-256 of :attr:`checkpoint`."""
     record: WeightsRecord
@@ -90,7 +92,9 @@ def resolve_weights(weights: Weights, arch: Optional[str] = None, *,
         weights: ``True`` for ``arch``'s published weights (fetched through the hub client);
             a ``.ckpt`` file (built as ``arch``, or as the checkpoint records); a model name
             with published weights (``ghostnet``: those weights); a hub name (built as its
-            card's ``model-name``); or a :class:`ResolvedWeights`, returned as it is.
+            card's ``model-name``); an ``.onnx`` model file of ``ghostnet quantize`` (its
+            record is inside; ``predict`` and ``serve`` run it as it is, nothing restores
+            it); or a :class:`ResolvedWeights`, returned as it is.
         arch: the variant to build; needed for ``True``; for a ``.ckpt`` file, optional
             when the checkpoint records its architecture (checked against it when it does);
             checked against the card for a hub name.
@@ -115,6 +119,8 @@ def resolve_weights(weights: Weights, arch: Optional[str] = None, *,
                         f"got {weights!r}")
     if str(weights).lower().endswith(CHECKPOINT_SUFFIX):
         return _checkpoint_file(str(weights), arch)
+    if str(weights).lower().endswith(ONNX_SUFFIX):
+        return _onnx_file(str(weights), arch)
     _refuse_foreign_path(str(weights))
     published = _published_by_model_name(str(weights))
     if published is not None:
@@ -122,10 +128,11 @@ def resolve_weights(weights: Weights, arch: Optional[str] = None, *,
     return _hub_name(str(weights), arch, quiet=quiet)
 
 
-FOREIGN_SUFFIXES = (".bin", ".pt", ".pth", ".safetensors", ".onnx", ".mindir", ".h5", ".npz",
-                    ".pkl", ".msgpack")
+FOREIGN_SUFFIXES = (".bin", ".pt", ".pth", ".safetensors", ".mindir", ".h5", ".npz", ".pkl",
+                    ".msgpack")
 """Weights files of other frameworks or formats, refused with a message saying what fits."""
-EXPECTED = ("a MindSpore .ckpt file, a hub uid 'user/version/card', or a model card (.md)")
+EXPECTED = ("a MindSpore .ckpt file, an .onnx file of ghostnet quantize, a hub uid "
+            "'user/version/card', or a model card (.md)")
 
 
 def _refuse_foreign_path(model: str) -> None:
@@ -178,6 +185,17 @@ def _checkpoint_file(model: str, arch: Optional[str]) -> ResolvedWeights:
     record = base_record(DEFAULT_ARCH if arch is None else arch)
     return ResolvedWeights(model, path.resolve(), sha256_file(path), record,
                            arch_known=arch is not None)
+
+
+def _onnx_file(model: str, arch: Optional[str]) -> ResolvedWeights:
+    """A self-describing ONNX model file (``ghostnet quantize``): its record is inside it."""
+    path = Path(model).expanduser()
+    if arch is not None:
+        raise ModelSpecError(f"--arch {arch}: an ONNX model file names its architecture")
+    if not path.is_file():
+        raise ModelSpecError(f"{model}: ONNX model file not found")
+    record = read_record(ort_session(path, threads=1), model)
+    return ResolvedWeights(model, path.resolve(), sha256_file(path), record)
 
 
 def _hub_name(model: str, arch: Optional[str], *, quiet: bool) -> ResolvedWeights:

@@ -52,8 +52,9 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files or directories")
     parser.add_argument("--model", default=DEFAULT_MODEL,
                         help="hub uid, card path or URL, a model name with published "
-                             "weights (ghostnet), or a .ckpt file (--arch if it records "
-                             f"none) (default: {DEFAULT_MODEL})")
+                             "weights (ghostnet), a .ckpt file (--arch if it records none), "
+                             "or an .onnx model file of ghostnet quantize "
+                             f"(default: {DEFAULT_MODEL})")
     parser.add_argument("--arch", help="GhostNet variant of a .ckpt --model (e.g. ghostnet)")
     parser.add_argument("--topk", "--top-k", type=positive_int, default=5,
                         help="classes per image (5)")
