@@ -27,10 +27,17 @@ import numpy as np
 from mindspore import Parameter, nn
 
 from .errors import CheckpointError, MissingParametersError, ShapeMismatchError
+from .registry import META_KEYS
 
 LOGGER = logging.getLogger(__name__)
 
 ParamDict = Dict[str, Parameter]
+
+OPTIMIZER_STATE_PREFIXES = ("moments.", "accum.", "moment1.", "moment2.")
+"""Per-parameter optimizer state (Momentum's, Adagrad's, Adam's) saved with a training run."""
+OPTIMIZER_STATE_NAMES = frozenset({"global_step", "learning_rate", "momentum", "beta1_power",
+                                   "beta2_power", "scale_sense"})
+"""Scalar optimizer and loss-scale state saved with a training run."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,14 @@ def adapt_first_conv(params: Mapping[str, Parameter], weight_name: str,
     LOGGER.info("%s: adapted from %d to %d input channels", weight_name, trained, in_channels)
     return {**params, weight_name: Parameter(mindspore.Tensor(adapted.astype(weight.dtype)),
                                              name=weight_name)}
+
+
+def model_params(params: Mapping[str, object]) -> ParamDict:
+    """The network's parameters among a checkpoint's entries: no optimizer state (momenta,
+    step, learning rate) and no metadata (architecture, class names, image size, epoch)."""
+    return {name: value for name, value in params.items()
+            if isinstance(value, Parameter) and name not in OPTIMIZER_STATE_NAMES
+            and name not in META_KEYS and not name.startswith(OPTIMIZER_STATE_PREFIXES)}
 
 
 def restore(net: nn.Cell, params: Mapping[str, Parameter], *, source: str,

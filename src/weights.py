@@ -182,9 +182,12 @@ def _checkpoint_file(model: str, arch: Optional[str]) -> ResolvedWeights:
         raise ModelSpecError(f"{model}: is a folder; expected a MindSpore .ckpt file")
     if not path.is_file():
         raise ModelSpecError(f"{model}: checkpoint file not found")
+    sha256 = sha256_file(path)
     record = base_record(DEFAULT_ARCH if arch is None else arch)
-    return ResolvedWeights(model, path.resolve(), sha256_file(path), record,
-                           arch_known=arch is not None)
+    published = published_record(record.arch)
+    if published is not None and published.sha256 == sha256:  # a copy of published weights
+        record = published
+    return ResolvedWeights(model, path.resolve(), sha256, record, arch_known=arch is not None)
 
 
 def _onnx_file(model: str, arch: Optional[str]) -> ResolvedWeights:
@@ -209,7 +212,8 @@ def _hub_name(model: str, arch: Optional[str], *, quiet: bool) -> ResolvedWeight
 
 def record_for_card(card: ModelCard, sha256: Optional[str] = None) -> WeightsRecord:
     """The record of a card's weights: the published record when the card is that of the
-    published weights, else the variant's base record with the card's asset and uid.
+    published weights, else the variant's base record with the card's asset and uid, and
+    ImageNet's label list only when the card's train-dataset is ImageNet.
 
     Raises:
         UnknownModelError: the card's model-name is not a variant.
@@ -219,7 +223,10 @@ def record_for_card(card: ModelCard, sha256: Optional[str] = None) -> WeightsRec
     if published is not None and sha256 is not None and published.sha256 == sha256:
         return published
     asset = checkpoint_asset(card) if card.assets else None
-    return replace(base_record(arch), url=asset.link if asset else None, sha256=sha256)
+    base = base_record(arch)
+    imagenet = "imagenet" in (card.train_dataset or "").lower()
+    return replace(base, url=asset.link if asset else None, sha256=sha256,
+                   label_list=base.label_list if imagenet else None)
 
 
 def resolve_card(name: str, *, source: Optional[str] = None, force_reload: bool = False,

@@ -8,14 +8,19 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from src import settings
+from mindspore import nn
+
+from src import hub, settings
+from src.card import load_card
+from src.checkpoint import read_checkpoint
 from src.cli import main
 from src.download import sha256_file
 from src.errors import ModelSpecError
 from src.factory import create_network
-from src.registry import PUBLISHED, meta_entries
-from src.weights import resolve_weights
-from tests.cards import card_text
+from src.registry import (PUBLISHED, CheckpointMeta, meta_entries, read_label_list,
+                          short_name)
+from src.weights import record_for_card, resolve_weights
+from tests.cards import card_text, write_index_card
 
 NAMES = ["cat", "dog", "fox"]
 
@@ -113,3 +118,37 @@ def test_a_model_name_stands_for_its_published_weights(
 def test_a_model_name_without_weights_suggests_the_uids() -> None:
     with pytest.raises(ModelSpecError, match="ghostnet_050.*mindspore/1.5/ghostnet_imagenet2012"):
         resolve_weights("ghostnet_050")
+
+
+def test_imagenet_names_only_for_imagenet_weights(tmp_path: Path) -> None:
+    imagenet = [short_name(name) for _, name in read_label_list("imagenet1k")]
+    published = PUBLISHED["ghostnet"]
+    assert published.sha256 is not None
+    same = published.with_checkpoint_meta(CheckpointMeta(), num_classes=1000,
+                                          sha256=published.sha256)
+    assert same.labels() == imagenet
+    other = published.with_checkpoint_meta(CheckpointMeta(), num_classes=1000, sha256="ab" * 32)
+    assert other.labels()[530] == "class 530"
+    card = tmp_path / "card.md"
+    for dataset, expected in (("digits", "class 530"), ("ImageNet-1k", imagenet[530])):
+        card.write_text(card_text("https://example.org/w.ckpt", "cd" * 32, "ghostnet")
+                        .replace("train-dataset: digits", f"train-dataset: {dataset}"))
+        record = record_for_card(load_card(card), "cd" * 32)
+        meta = record.with_checkpoint_meta(CheckpointMeta(), num_classes=1000, sha256="cd" * 32)
+        assert meta.labels()[530] == expected, dataset
+
+
+def test_load_weights_returns_the_network_parameters_only(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    net = create_network("ghostnet_050", num_classes=3)
+    optimizer = nn.Momentum(net.trainable_params(), learning_rate=0.1, momentum=0.9)
+    step = nn.TrainOneStepCell(nn.WithLossCell(net, nn.CrossEntropyLoss()), optimizer)
+    path = tmp_path / "last.ckpt"
+    ms.save_checkpoint(step, str(path),
+                       append_dict=meta_entries(NAMES, image_size=32, arch="ghostnet_050"))
+    assert any(name.startswith("moments.") for name in read_checkpoint(path))
+    uid = write_index_card(tmp_path / "index", path, "pets", "ghostnet_050")
+    monkeypatch.setenv("MSHUB_INDEX", str(tmp_path / "index"))
+    settings.get_settings.cache_clear()
+    params = hub.load_weights(uid)
+    assert sorted(params) == sorted(p.name for p in net.get_parameters())
