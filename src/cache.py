@@ -232,6 +232,22 @@ def _asset_lock(asset: Path) -> Iterator[None]:
         os.close(fd)
 
 
+@contextmanager
+def try_asset_lock(asset: Path) -> Iterator[bool]:
+    """Try :func:`_asset_lock`'s lock without waiting: True in the block when it is held
+    (nobody is downloading ``asset``), False when another process holds it."""
+    fd = os.open(asset.with_name(asset.name + LOCK_SUFFIX), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
 # --- verified markers ------------------------------------------------------------------------
 
 def marker_path(path: Path) -> Path:

@@ -150,6 +150,10 @@ class CachePathError(GhostnetHubError, ValueError):
         super().__init__(f"cache path part {part!r}: {reason}")
 
 
+class CacheCleanError(GhostnetHubError, ValueError):
+    """``ghostnet cache clean`` asked for an entry the cache does not hold."""
+
+
 class HubNameError(GhostnetHubError, ValueError):
     """A name given to the hub client that resolves to no card."""
 
