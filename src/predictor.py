@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, List, Optional, Sequence, Tuple
@@ -228,6 +229,8 @@ def _onnxruntime(spec: ResolvedWeights, batch_size: int,
     if record is None:  # cache miss: the only step of this path that needs MindSpore
         from .export import export_optimized_onnx  # pylint: disable=import-outside-toplevel
         net, record = load_network(spec)
+        print(f"exporting to ONNX (once for this checkpoint and batch size {batch_size}; "
+              f"cached in {entry.model.parent})", file=sys.stderr, flush=True)
         export_optimized_onnx(net, entry.model, batch_size=batch_size,
                               image_size=record.preprocessing.crop)
         entry.write_sidecar(record)

@@ -239,8 +239,10 @@ def test_cached_onnx_path_never_imports_mindspore(zoo_checkpoint: Path, images: 
                            capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr
     assert first.stdout.splitlines()[-1] == "MINDSPORE"  # the export needed it once
+    assert "exporting to ONNX (once" in first.stderr
     second = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, env=env,
                             capture_output=True, text=True, timeout=300)
     assert second.returncode == 0, second.stderr
     assert second.stdout.splitlines()[-1] == "NO-MINDSPORE"
+    assert "exporting" not in second.stderr
     assert second.stdout.splitlines()[0] == first.stdout.splitlines()[0]
