@@ -248,6 +248,8 @@ class _Run:
         self.signals = _StopSignals()
         self.completed = 0
         """Epochs finished and saved; what a checkpoint written on interruption records."""
+        self.resumed_after: Tuple[int, ...] = ()
+        """The epoch this session resumed after, marked on curves.png."""
         self.eval_ops = eval_transform(preprocessing, config.image_size)
         self.train_ops = (train_transforms(preprocessing, config.image_size) if config.augment
                           else self.eval_ops)
@@ -257,6 +259,7 @@ class _Run:
 
     def train(self, start_epoch: int) -> None:
         self.completed = start_epoch
+        self.resumed_after = (start_epoch,) if start_epoch else ()
         try:
             with self.signals:
                 if self.writer and start_epoch < self.config.epochs:
@@ -322,7 +325,10 @@ class _Run:
         if improved:
             copy_file(self.output / LAST_CHECKPOINT, self.output / BEST_CHECKPOINT)
         write_metrics(self.output / METRICS_FILE, self.metrics)
-        draw_curves(self.output / CURVES_FILE, self.metrics)
+        title = (f"{self.arch} on {Path(self.config.data).name} at "
+                 f"{self.config.image_size or 'default'} px")
+        draw_curves(self.output / CURVES_FILE, self.metrics, title=title,
+                    resumed_after=self.resumed_after)
         print(f"epoch {epoch + 1}: train loss {train_loss:.4f}, val loss {val_loss:.4f}, "
               f"val top-1 {top1:.4f}, top-5 {top5:.4f}{' (best)' if improved else ''}",
               flush=True)
