@@ -23,6 +23,7 @@ import json
 import os
 import re
 import secrets
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -30,10 +31,11 @@ from urllib.parse import unquote, urlsplit
 
 from .atomic import write_bytes, write_text
 from .cache import card_path
-from .card import ModelCard, load_card
+from .card import ModelCard, load_card, parse_card
 from .download import download
 from .errors import CardError, HTTPStatusError, HubNameError, OfflineError
 from .pretrained import PRETRAINED
+from .untrusted import load_json
 
 PUBLIC_INDEXES: Dict[str, str] = {
     "gitee": "https://gitee.com/mindspore/hub/raw/master/mshub_res/assets",
@@ -45,7 +47,13 @@ INDEX_FILE = "index.json"
 CARD_MAX_BYTES = 1024 * 1024
 """Cards are small text files; anything larger is not a card."""
 _HTTP = ("http://", "https://")
+_UID_PART = re.compile(r"[^/.\\\s][^/\\\s]*")
+"""A plain path part of a uid: not empty, not hidden, no separator or space."""
 _BLOB = re.compile(r"^(https://(?:gitee|github)\.com/[^/]+/[^/]+)/blob/")
+
+
+class SkippedEntryWarning(UserWarning):
+    """A card or listing entry that a listing left out because it is broken; names it."""
 
 
 @dataclass(frozen=True)
@@ -133,12 +141,19 @@ def fetch_card(location: CardLocation, *, root: Path, offline: bool,
         card = load_card(source)
         write_bytes(cached, source.read_bytes())
         return card, cached
-    if force_reload or not cached.is_file():
-        if offline:
-            raise OfflineError(f"{location.uid}.md", str(cached))
-        download(location.origin, cached, expected_sha256=None, max_bytes=CARD_MAX_BYTES,
-                 progress=False)
-    return load_card(cached), cached
+    if not force_reload and cached.is_file():
+        try:
+            return _remote_card(load_card(cached), location.origin), cached
+        except CardError:
+            if offline:
+                raise
+            # a copy cached before it was validated (older versions did that): fetch again
+    if offline:
+        raise OfflineError(f"{location.uid}.md", str(cached))
+    text = _fetch_text(location.origin, root)
+    card = _remote_card(parse_card(text, str(cached)), location.origin)
+    write_text(cached, text)  # only a card that validates is ever cached
+    return card, cached
 
 
 def list_index(index: str, *, root: Path, offline: bool) -> List[IndexEntry]:
@@ -152,13 +167,8 @@ def list_index(index: str, *, root: Path, offline: bool) -> List[IndexEntry]:
         return _list_folder(root)
     if not is_url(index):
         return _list_folder(Path(index))
-    listing = root / ".index" / f"{secrets.token_hex(4)}.{os.getpid()}.json"
-    try:
-        download(_join(index, INDEX_FILE), listing, expected_sha256=None,
-                 max_bytes=CARD_MAX_BYTES, progress=False)
-        return _parse_listing(listing.read_text(encoding="utf-8"), _join(index, INDEX_FILE))
-    finally:
-        listing.unlink(missing_ok=True)
+    url = _join(index, INDEX_FILE)
+    return _parse_listing(_fetch_text(url, root), url)
 
 
 def write_listing(index: Path) -> Path:
@@ -208,24 +218,81 @@ def _location_from_url(url: str) -> CardLocation:
     return CardLocation(parts[-3], parts[-2], parts[-1][:-len(".md")], url)
 
 
+def _fetch_text(url: str, root: Path) -> str:
+    """The text at ``url`` (a card or a listing), downloaded into the cache's private
+    ``.index`` folder and read back; nothing of it stays on disk.
+
+    Raises:
+        DownloadError, OfflineError: see :func:`.download.download`.
+        CardError: the text is not UTF-8.
+    """
+    scratch = root / ".index" / f"{secrets.token_hex(4)}.{os.getpid()}.download"
+    try:
+        download(url, scratch, expected_sha256=None, max_bytes=CARD_MAX_BYTES, progress=False)
+        return scratch.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise CardError(url, f"not UTF-8 text: {error.reason}") from error
+    finally:
+        scratch.unlink(missing_ok=True)
+
+
+def _remote_card(card: ModelCard, origin: str) -> ModelCard:
+    """``card``, checked for what a card from a server may not do: link a local file.
+
+    Raises:
+        CardError: an asset link is a ``file:`` URL.
+    """
+    for asset in card.assets:
+        if not is_url(asset.link):
+            raise CardError(origin, f"{asset.link!r}: a card served over the network may "
+                                    "only link http(s) assets, never a local file",
+                            field="asset-link")
+    return card
+
+
 def _list_folder(folder: Path) -> List[IndexEntry]:
+    """The valid cards of a ``<user>/<version>/<card>.md`` tree. Hidden files (temporary
+    files of writers) are not cards; a broken card is skipped with a
+    :class:`SkippedEntryWarning`, so it hides nothing else."""
     entries = []
     for path in sorted(folder.glob("*/*/*.md")):
+        if any(part.startswith(".") for part in path.relative_to(folder).parts):
+            continue
         try:
             card = load_card(path)
-        except CardError:
-            continue  # a broken card in a folder hides nothing else; `validate` reports it
+        except CardError as error:
+            warnings.warn(f"skipped {path}: {error.reason}", SkippedEntryWarning, stacklevel=2)
+            continue
         user, version = path.parent.parent.name, path.parent.name
         entries.append(IndexEntry(f"{user}/{version}/{path.stem}", card.model_name))
     return entries
 
 
 def _parse_listing(text: str, source: str) -> List[IndexEntry]:
-    try:
-        cards = json.loads(text)["cards"]
-        return [IndexEntry(str(card["uid"]), str(card["model-name"])) for card in cards]
-    except (ValueError, KeyError, TypeError) as error:
-        raise CardError(source, f"not a card listing ({error!r})", field="cards") from error
+    """The entries of an ``index.json``; an entry that is not a uid and a model-name is
+    skipped with a :class:`SkippedEntryWarning`.
+
+    Raises:
+        CardError: the text is not JSON (or too large or deep), or has no ``cards`` list.
+    """
+    listing = load_json(text, source)
+    cards = listing.get("cards") if isinstance(listing, dict) else None
+    if not isinstance(cards, list):
+        raise CardError(source, "not a card listing: expected {\"cards\": [...]}",
+                        field="cards")
+    entries = []
+    for number, card in enumerate(cards, start=1):
+        uid = card.get("uid") if isinstance(card, dict) else None
+        name = card.get("model-name") if isinstance(card, dict) else None
+        if not (isinstance(uid, str) and isinstance(name, str) and name
+                and uid.count("/") >= 2
+                and all(_UID_PART.fullmatch(part) for part in uid.split("/"))):
+            warnings.warn(f"skipped entry {number} of {source}: expected a uid "
+                          "'user/version/card' and a model-name", SkippedEntryWarning,
+                          stacklevel=2)
+            continue
+        entries.append(IndexEntry(uid, name))
+    return entries
 
 
 def _version_key(version: str) -> Tuple[Tuple[int, object], ...]:

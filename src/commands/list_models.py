@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import warnings
 
 EPILOG = """\
 examples:
@@ -28,10 +30,16 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print one card per line; 0 on success."""
+    """Print one card per line; 0 on success. Broken entries the listing skipped are
+    reported on stderr, one ``warning:`` line each."""
     from ..hub import hub_list  # pylint: disable=import-outside-toplevel  (MindSpore-heavy)
+    from ..index import SkippedEntryWarning  # pylint: disable=import-outside-toplevel
 
-    entries = hub_list(source=args.source, index=args.index, offline=args.offline)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SkippedEntryWarning)
+        entries = hub_list(source=args.source, index=args.index, offline=args.offline)
+    for warning in caught:
+        print(f"warning: {warning.message}", file=sys.stderr)
     width = max((len(entry.uid) for entry in entries), default=0)
     for entry in entries:
         print(f"{entry.uid:<{width}}  {entry.model_name}")
