@@ -33,6 +33,7 @@ from .errors import CardError, PublishError
 from .ghostnet import VARIANTS
 from .hashing import sha256_file
 from .index import write_listing
+from .numerics import named_arrays, weights_problem
 from .pretrained import DEFAULT_PREPROCESSING
 from .run_log import METRICS_FILE, Row, read_metrics
 
@@ -77,12 +78,16 @@ def publish(request: PublishRequest) -> PublishResult:
 
     Raises:
         CheckpointError: the checkpoint cannot be read.
-        PublishError: a bad name, or a different file already published under the card or
-            asset name (without ``force``).
+        PublishError: a bad name, weights with NaN, infinities or exploded BatchNorm
+            statistics, or a different file already published under the card or asset name
+            (without ``force``).
         CardError: the generated card does not validate (a value the hub forbids).
     """
     source = Path(request.checkpoint)
     params = read_checkpoint(source)
+    problem = weights_problem(named_arrays(params))
+    if problem is not None:
+        raise PublishError(f"{source}: {problem}; refusing to publish it")
     model_name = _model_name(request.name, params, source)
     for label, part in (("user", request.user), ("version", request.version),
                         ("dataset", request.dataset)):
