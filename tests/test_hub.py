@@ -20,10 +20,12 @@ import hub_conf
 from src import hub
 from src.card import WeakHashWarning
 from src.errors import (CardError, DownloadError, HTTPStatusError, HubNameError, IntegrityError,
+                        ModelSpecError,
                         OfflineError, UnknownModelError, UnsafeAssetNameError,
                         UntrustedRepoError)
 from src.ghostnet import GhostNet
-from src.hashing import sha256_file
+from src.cache import cache_folder
+from src.download import sha256_file
 from src.index import write_listing
 from src.settings import get_settings
 from tests.cards import VERSION, USER, card_text
@@ -321,9 +323,22 @@ def test_list_and_info(loopback: LoopbackHub):
     assert [e.uid for e in hub.hub_list(offline=True)] == [UID]
 
 
+def test_list_groups_each_card_with_its_newest_version_first(loopback: LoopbackHub):
+    for version, card in (("0.9", CARD), ("1.10", CARD), ("1.0", "another_card")):
+        path = loopback.root / "index" / USER / version / f"{card}.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(card_text(loopback.server.url(loopback.asset_path), loopback.sha256)
+                        .replace(f"model-version: {VERSION}", f"model-version: {version}"))
+    write_listing(loopback.root / "index")
+    assert [e.uid for e in hub.hub_list()] == [
+        f"{USER}/1.0/another_card", f"{USER}/1.10/{CARD}", f"{USER}/1.0/{CARD}",
+        f"{USER}/0.9/{CARD}"]
+
+
 def test_load_weights_and_set_hub_dir(loopback: LoopbackHub, tmp_path):
     hub.set_hub_dir(tmp_path / "elsewhere")
     try:
+        assert cache_folder("someone", "2.0") == tmp_path / "elsewhere" / "someone" / "2.0"
         params = hub.load_weights(UID)
         assert (tmp_path / "elsewhere" / USER / VERSION / ASSET).is_file()
     finally:
@@ -335,7 +350,7 @@ def test_load_weights_and_set_hub_dir(loopback: LoopbackHub, tmp_path):
 def test_create_network_goes_through_the_hub(loopback: LoopbackHub, images):
     assert_same_logits(hub_conf.create_network("ghostnet_050", pretrained=UID), loopback.net,
                        images)
-    with pytest.raises(ValueError, match="no published weights"):
+    with pytest.raises(ModelSpecError, match="no published weights"):
         hub_conf.create_network("ghostnet_050", pretrained=True)
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from src.checkpoint_meta import meta_entries
+from src.registry import meta_entries
 from src.cli import main
 from src.errors import DatasetError, FinetuneOptionsError, PublishError
 from src.finetune import SmallBatchWarning, batchnorm_values, finetune
