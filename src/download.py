@@ -2,9 +2,10 @@
 
 What :func:`download` guarantees, and why (the MindSpore Hub client does none of it):
 
-* **Nothing half-written at ``dest``.** The body goes to ``<dest>.<pid>.<random>.incomplete``
-  in ``dest``'s folder (same file system, so the final ``os.replace`` is atomic); that file is
-  fsynced and moved into place only once its sha256 matches. A ``finally`` removes it on every
+* **Nothing half-written at ``dest``.** The body goes to ``.<dest>.<pid>.<random>.incomplete``
+  (:func:`.atomic.temp_name`: no glob for the real file matches it) in ``dest``'s folder
+  (same file system, so the final ``os.replace`` is atomic); that file is fsynced and moved
+  into place only once its sha256 matches. A ``finally`` removes it on every
   other path, a mismatch included, so a failed download leaves nothing behind.
 * **One pass, bounded memory.** The digest is computed while streaming, 1 MiB at a time.
 * **Bounded waits.** ``connect_timeout`` bounds opening a connection (TCP and TLS);
@@ -35,7 +36,6 @@ import http.client
 import logging
 import os
 import re
-import secrets
 import ssl
 import sys
 import time
@@ -48,6 +48,7 @@ from urllib.parse import unquote, urlsplit
 
 from tqdm import tqdm
 
+from .atomic import temp_name
 from .errors import DownloadError, DownloadTooLargeError, HTTPStatusError, IntegrityError
 from .settings import get_settings
 
@@ -138,7 +139,7 @@ def download(url: str, dest: Path, *, expected_sha256: Optional[str],
 
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    temp = dest.with_name(f"{dest.name}.{os.getpid()}.{secrets.token_hex(4)}.incomplete")
+    temp = dest.with_name(temp_name(dest.name, ".incomplete"))
     fetch = _Fetch(url, _build_opener(read_timeout), max_bytes=max_bytes,
                    connect_timeout=connect_timeout, grace_s=read_timeout, min_speed=min_speed)
     try:

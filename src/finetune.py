@@ -38,7 +38,7 @@ import numpy as np
 from mindspore import nn
 from tqdm import tqdm
 
-from .atomic import atomic_path, copy_file, write_text
+from .atomic import atomic_path, copy_file, remove_stale_temps, write_text
 from .checkpoint import read_checkpoint, restore
 from .data import (ImageFolderData, eval_dataset, eval_transform, read_image_folder,
                    steps_per_epoch, train_dataset, train_transforms)
@@ -215,6 +215,7 @@ def _prepare_output(output: Path) -> None:
     """Create ``output`` and prove it writable with a real file, before any training."""
     try:
         output.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(output)  # e.g. a checkpoint being saved when a run was killed -9
         with atomic_path(output / ".write-test") as probe:
             probe.write_bytes(b"ok")
         (output / ".write-test").unlink()

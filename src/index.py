@@ -20,16 +20,14 @@ reused until ``force_reload``; offline, only the cache is read and no socket is 
 from __future__ import annotations
 
 import json
-import os
 import re
-import secrets
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 from urllib.parse import unquote, urlsplit
 
-from .atomic import write_bytes, write_text
+from .atomic import remove_stale_temps, temp_name, write_bytes, write_text
 from .cache import card_path
 from .card import ModelCard, load_card, parse_card
 from .download import download
@@ -156,6 +154,7 @@ def fetch_card(location: CardLocation, *, root: Path, offline: bool,
         raise OfflineError(f"{location.uid}.md", str(cached))
     text = _fetch_text(location.origin, root)
     card = _remote_card(parse_card(text, str(cached)), location.origin)
+    remove_stale_temps(cached.parent)
     write_text(cached, text)  # only a card that validates is ever cached
     return card, cached
 
@@ -176,14 +175,17 @@ def list_index(index: str, *, root: Path, offline: bool) -> List[IndexEntry]:
 
 
 def write_listing(index: Path) -> Path:
-    """(Re)write ``<index>/index.json`` from the cards in the folder, atomically.
+    """(Re)write ``<index>/index.json`` from the cards in the folder, atomically (left alone
+    when it already says the same).
 
     Raises:
         OSError: the index folder cannot be written.
     """
     entries = [{"uid": entry.uid, "model-name": entry.model_name} for entry in _list_folder(index)]
     target = index / INDEX_FILE
-    write_text(target, json.dumps({"cards": entries}, indent=2) + "\n")
+    text = json.dumps({"cards": entries}, indent=2) + "\n"
+    if not (target.is_file() and target.read_bytes() == text.encode("utf-8")):
+        write_text(target, text)
     return target
 
 
@@ -226,7 +228,8 @@ def _fetch_text(url: str, root: Path) -> str:
         DownloadError, OfflineError: see :func:`.download.download`.
         CardError: the text is not UTF-8.
     """
-    scratch = root / ".index" / f"{secrets.token_hex(4)}.{os.getpid()}.download"
+    remove_stale_temps(root / ".index")
+    scratch = root / ".index" / temp_name("fetched", ".download")
     try:
         download(url, scratch, expected_sha256=None, max_bytes=CARD_MAX_BYTES, progress=False)
         return scratch.read_bytes().decode("utf-8")

@@ -13,8 +13,13 @@ variant: the hub client builds the network from it (``create_network(model-name)
 classifier's size comes from the checkpoint. It defaults to the ``arch`` the fine-tuning run
 recorded in the checkpoint.
 
-Publishing is idempotent: the same bytes under the same card do nothing (and say so). A
-different file under an existing card or asset name is refused unless ``force``.
+Publishing is idempotent: the same bytes under the same card do nothing (and say so), except
+bring ``index.json`` up to date, so a re-run after a publish killed before it wrote the
+listing converges to the truth. A different file under an existing card or asset name is
+refused unless ``force``. Publishes to one index take turns (a lock file,
+``<index>/.publish.lock``), and the one holding it removes the temporaries of publishes that
+were killed (see :mod:`.atomic`). Every name is checked up front with the rules the hub
+client loads by, so a publish never writes a card that cannot be loaded.
 """
 from __future__ import annotations
 
@@ -25,17 +30,19 @@ from typing import List, Optional, Sequence
 
 import mindspore as ms
 
-from .atomic import copy_file, write_text
+from . import cache
+from .atomic import copy_file, exclusive_lock, remove_stale_temps, write_text
 from .card import CardAsset, ModelCard, load_card, parse_card, render_card
 from .checkpoint import read_checkpoint
 from .download import sha256_file
-from .errors import CardError, PublishError
-from .index import write_listing
+from .errors import CachePathError, CardError, PublishError, UnsafeAssetNameError
+from .index import INDEX_FILE, write_listing
 from .numerics import named_arrays, weights_problem
-from .registry import IMAGENET_PREPROCESSING, VARIANTS, read_meta
+from .registry import IMAGENET_PREPROCESSING, VARIANTS, CheckpointMeta, read_meta
 from .run_log import METRICS_FILE, Row, read_metrics
 
 ASSETS_FOLDER = "assets"
+LOCK_FILE = ".publish.lock"
 HASH_PREFIX_DIGITS = 16
 DEFAULT_REPO_LINK = "https://gitee.com/mindspore/models/tree/r1.5/research/cv/ghostnet"
 """Where GhostNet's code lives, as in this module's own card (ghostnet.md)."""
@@ -68,6 +75,9 @@ class PublishResult:
     asset_path: Path
     sha256: str
     changed: bool
+    """Whether the card or the asset was written."""
+    listing_updated: bool = False
+    """Whether ``index.json`` was (re)written."""
 
 
 def publish(request: PublishRequest) -> PublishResult:
@@ -93,14 +103,29 @@ def publish(request: PublishRequest) -> PublishResult:
     card_name = f"{model_name}_{request.dataset}"
     digest = sha256_file(source)
     asset_name = f"{digest[:HASH_PREFIX_DIGITS]}_{card_name}.ckpt"
+    link = f"{request.asset_base_url.rstrip('/')}/{asset_name}"
+    _check_loadable(request, card_name, link)
+    request.index.mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(request.index / LOCK_FILE):
+        return _publish_locked(request, meta, digest, model_name, card_name, link)
+
+
+def _publish_locked(request: PublishRequest, meta: CheckpointMeta, digest: str,
+                    model_name: str, card_name: str, link: str) -> PublishResult:
+    """The part of :func:`publish` that writes, under the index's lock."""
+    source = Path(request.checkpoint)
+    asset_name = link.rsplit("/", 1)[-1]
     asset_path = request.index / ASSETS_FOLDER / asset_name
     card_path = request.index / request.user / request.version / f"{card_name}.md"
     uid = f"{request.user}/{request.version}/{card_name}"
+    for folder in (request.index, asset_path.parent, card_path.parent):
+        remove_stale_temps(folder)
 
     existing = _published_sha256(card_path)
     asset_digest = sha256_file(asset_path) if asset_path.is_file() else None
     if existing == digest and asset_digest == digest:
-        return PublishResult(uid, card_path, asset_path, digest, changed=False)
+        return PublishResult(uid, card_path, asset_path, digest, changed=False,
+                             listing_updated=_update_listing(request.index))
     if existing is not None and existing != digest and not request.force:
         raise PublishError(f"{card_path}: already publishes a different checkpoint "
                            f"(sha256 {existing}); pass --force to replace it")
@@ -109,7 +134,6 @@ def publish(request: PublishRequest) -> PublishResult:
 
     names = meta.class_names or []
     metrics = read_metrics(source.parent / METRICS_FILE)
-    link = f"{request.asset_base_url.rstrip('/')}/{asset_name}"
     card = ModelCard(
         source=str(card_path),
         model_name=model_name,
@@ -139,8 +163,30 @@ def publish(request: PublishRequest) -> PublishResult:
     if asset_digest != digest:
         copy_file(source, asset_path)
     write_text(card_path, text)
-    write_listing(request.index)
-    return PublishResult(uid, card_path, asset_path, digest, changed=True)
+    return PublishResult(uid, card_path, asset_path, digest, changed=True,
+                         listing_updated=_update_listing(request.index))
+
+
+def _check_loadable(request: PublishRequest, card_name: str, link: str) -> None:
+    """Refuse names the hub client would not load: the uid's parts and the asset's file name
+    go through the same checks as when they are loaded (length included).
+
+    Raises:
+        PublishError: a name that could not be loaded.
+    """
+    try:
+        cache.card_path(request.user, request.version, card_name, root=request.index)
+        cache.safe_asset_name(link)
+    except (CachePathError, UnsafeAssetNameError) as error:
+        raise PublishError(f"{request.user}/{request.version}/{card_name}: the hub client "
+                           f"could not load it ({error})") from error
+
+
+def _update_listing(index: Path) -> bool:
+    """Bring ``index.json`` up to date with the cards; whether it had to change."""
+    listing = index / INDEX_FILE
+    before = listing.read_bytes() if listing.is_file() else None
+    return write_listing(index).read_bytes() != before
 
 
 def _model_name(name: Optional[str], recorded: Optional[str], source: Path) -> str:
@@ -232,8 +278,9 @@ def _body(uid: str, model_name: str, names: Sequence[str], image_size: Optional[
 def describe(result: PublishResult) -> str:
     """One line for the user: what was published, or that nothing changed."""
     if not result.changed:
+        done = f"{INDEX_FILE} brought up to date" if result.listing_updated else "nothing to do"
         return (f"{result.uid}: already published with the same bytes "
-                f"(sha256 {result.sha256}); nothing to do")
+                f"(sha256 {result.sha256}); {done}")
     return (f"{result.uid}: published {result.asset_path.name} (sha256 {result.sha256}); "
             f"card {result.card_path}")
 

@@ -119,6 +119,16 @@ def test_unsafe_asset_names_are_refused(url: str) -> None:
     assert url in str(caught.value) and isinstance(caught.value, CardError)
 
 
+def test_names_too_long_for_the_file_system_are_typed_errors_up_front(tmp_path: Path) -> None:
+    with pytest.raises(UnsafeAssetNameError, match="at most 200"):
+        safe_asset_name("https://h/models/" + "a" * 240 + ".ckpt")
+    assert safe_asset_name("https://h/" + "a" * 195 + ".ckpt")  # 200 bytes: fine
+    with pytest.raises(CachePathError, match="at most 200"):
+        card_path("me", "1.0", "c" * 300, root=tmp_path)
+    with pytest.raises(CachePathError, match="at most 200"):
+        cache_folder("é" * 101, "1.0", root=tmp_path)  # 202 bytes in UTF-8
+
+
 def test_unsafe_name_is_refused_before_any_request(server: FileServer, folder: Path) -> None:
     with pytest.raises(UnsafeAssetNameError):
         fetch(server.url("..%2Fevil.ckpt"), folder, "0" * 64)
