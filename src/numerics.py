@@ -56,6 +56,8 @@ def weights_problem(params: Iterable[NamedArray]) -> Optional[str]:
 
 def non_finite_rows(outputs: np.ndarray) -> np.ndarray:
     """Indices of the rows of ``outputs`` (one per input) that hold a NaN or an infinity."""
+    if len(outputs) == 0:
+        return np.zeros(0, dtype=np.intp)
     return np.flatnonzero(~np.isfinite(outputs.reshape(len(outputs), -1)).all(axis=1))
 
 

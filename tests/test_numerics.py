@@ -16,7 +16,7 @@ from src.cli import main
 from src.errors import DatasetError, FinetuneOptionsError, PublishError
 from src.finetune import SmallBatchWarning, batchnorm_values, finetune
 from src.finetune_config import FinetuneConfig
-from src.numerics import BN_STATISTIC_LIMIT, weights_problem
+from src.numerics import BN_STATISTIC_LIMIT, non_finite_rows, weights_problem
 from src.publish import PublishRequest, publish
 from tests.zoo_checkpoint import random_eval_net
 
@@ -34,6 +34,12 @@ def test_weights_problem_names_the_parameter() -> None:
     assert BN_STAT in str(weights_problem(exploded))
     mean = [("bn1.moving_mean", np.array([-1e6], np.float32))]  # squared: 1e12
     assert "bn1.moving_mean" in str(weights_problem(mean))
+
+
+def test_non_finite_rows() -> None:
+    logits = np.array([[1.0, 2.0], [np.nan, 0.0], [np.inf, 1.0]], np.float32)
+    assert non_finite_rows(logits).tolist() == [1, 2]
+    assert non_finite_rows(np.zeros((0, 2), np.float32)).tolist() == []
 
 
 def _broken_checkpoint(path: Path, name: str, value: float) -> Path:
