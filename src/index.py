@@ -164,7 +164,11 @@ def list_index(index: str, *, root: Path, offline: bool) -> List[IndexEntry]:
 
     Raises:
         OfflineError / DownloadError: an http(s) index's list cannot be had.
-        CardError: the index's ``index.json`` is malformed.
+        CardError: the index's ``index.json`` is not JSON (or over the parser's bounds), or
+            has no ``cards`` list.
+    Warns:
+        SkippedEntryWarning: a card that fails to parse, or a malformed listing entry, was
+            left out (the rest is listed).
     """
     if offline:
         return _list_folder(root)
