@@ -20,7 +20,7 @@ from src.cache import fetch_asset
 from src.errors import CheckpointError
 from src.finetune import finetune
 from src.finetune_config import FinetuneConfig
-from src.index import list_index
+from src.index import fetch_card, list_index, locate
 from tests.cards import USER, VERSION, card_text
 from tests.conftest import REPO_ROOT, Asset
 from tests.httpserver import FileServer
@@ -129,3 +129,25 @@ def test_checkpoint_save_killed_is_cleaned_when_the_next_run_starts(tmp_path: Pa
         finetune(FinetuneConfig(data=data, output=output, resume=True, image_size=224,
                                 batch_size=1, progress=False))
     assert entries(output) == []
+
+
+def test_card_fetch_removes_the_temps_of_dead_processes(served: Path, tmp_path: Path) -> None:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    pid = int(dead.stdout)  # that process has exited and been reaped
+    cache = tmp_path / "cache"
+    stale_card = cache / USER / VERSION / f".model.md.{pid}.0123abcd.tmp"
+    stale_scratch = cache / ".index" / f".fetched.{pid}.0123abcd.download"
+    (stale_card / "model.md").parent.mkdir(parents=True)
+    (stale_card / "model.md").write_text("half a card")
+    stale_scratch.parent.mkdir()
+    stale_scratch.write_text("half a listing")
+    card = served / "index" / USER / VERSION / "model.md"
+    card.parent.mkdir(parents=True)
+    card.write_text(card_text("https://example.org/m.ckpt", "ab" * 32, "ghostnet"))
+    with FileServer(served) as server:
+        location = locate(f"{USER}/{VERSION}/model", index=server.url("index"), offline=False,
+                          root=cache)
+        fetch_card(location, root=cache, offline=False, force_reload=False)
+    assert entries(cache / USER / VERSION) == ["model.md"]
+    assert entries(cache / ".index") == []
