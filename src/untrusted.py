@@ -50,9 +50,11 @@ def check_size(text: str, source: str) -> None:
         raise CardError(source, f"larger than {MAX_TEXT_BYTES} bytes; not a card or listing")
 
 
-def compose_yaml(text: str, source: str, first_line: int = 1) -> Optional[yaml.Node]:
+def compose_yaml(text: str, source: str, first_line: int = 1,
+                 what: str = "the text") -> Optional[yaml.Node]:
     """The YAML node tree of ``text`` (PyYAML's safe composer), checked for size, depth and
-    tags; ``first_line`` is the file line of the text's first line, for messages.
+    tags; ``first_line`` is the file line of the text's first line and ``what`` names the
+    text (``"the header"``), for messages.
 
     Returns None for an empty document.
 
@@ -67,8 +69,8 @@ def compose_yaml(text: str, source: str, first_line: int = 1) -> Optional[yaml.N
                 depth += 1
                 if depth > MAX_DEPTH:
                     line = first_line + token.start_mark.line
-                    raise CardError(source, f"YAML nested deeper than {MAX_DEPTH} levels "
-                                            f"(line {line})")
+                    raise CardError(source, f"YAML in {what} nested deeper than {MAX_DEPTH} "
+                                            f"levels (line {line})")
             elif isinstance(token, _YAML_CLOSERS):
                 depth -= 1
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -77,16 +79,17 @@ def compose_yaml(text: str, source: str, first_line: int = 1) -> Optional[yaml.N
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f" on line {first_line + mark.line}" if mark is not None else ""
-        raise CardError(source, f"YAML syntax error{where}: "
+        raise CardError(source, f"YAML syntax error in {what}{where}: "
                                 f"{error.problem or error.context}") from error
     except Exception as error:  # pylint: disable=broad-except  (any parser failure is the file's)
-        raise CardError(source, f"unreadable YAML ({type(error).__name__}: {error})") from error
+        raise CardError(source, f"unreadable YAML in {what} ({type(error).__name__}: "
+                                f"{error})") from error
     if root is not None:
         for node in _nodes(root):
             if node.tag not in ALLOWED_YAML_TAGS:
                 line = first_line + node.start_mark.line
-                raise CardError(source, f"YAML tag {node.tag!r} on line {line} is not allowed "
-                                        "(only YAML's own types)")
+                raise CardError(source, f"YAML tag {node.tag!r} on line {line} of {what} is not "
+                                        "allowed (only YAML's own types)")
     return root
 
 

@@ -102,7 +102,7 @@ def test_non_finite_outputs_are_an_error_naming_the_model(
 def test_publish_refuses_non_finite_weights(tmp_path: Path) -> None:
     checkpoint = _broken_checkpoint(tmp_path / "nan.ckpt", "bn1.gamma", float("nan"))
     request = PublishRequest(checkpoint=checkpoint, index=tmp_path / "index", user="me",
-                             version="1.0", dataset="pets", name=ARCH,
+                             version="1.0", dataset="cifar10", name=ARCH,
                              asset_base_url="http://127.0.0.1:8000/assets")
     with pytest.raises(PublishError, match="bn1.gamma holds"):
         publish(request)

@@ -95,23 +95,28 @@ def test_oversized_card_file_is_refused_before_parsing(tmp_path: Path) -> None:
 def test_validate_reports_every_card_after_a_hostile_one(tmp_path: Path,
                                                          capsys: pytest.CaptureFixture) -> None:
     deep = write(tmp_path, "deep", with_field("evaluation: " + "[" * DEEP))
-    good = write(tmp_path, "good", good_card())
+    good = write(tmp_path, "good", good_card()  # one the hub's gate accepts too
+                 .replace("train-dataset: digits", "train-dataset: cifar10")
+                 .replace("https://example.org/models/ghostnet",
+                          "https://github.com/ghostnet-hub/ghostnet-hub"))
     assert main(["validate", str(deep), str(good)]) == 1
     out = capsys.readouterr().out
     assert "deeper than" in out and f"{good}: ok" in out
 
 
-def test_folder_listing_skips_and_reports_a_hostile_card(tmp_path: Path) -> None:
+def test_folder_listing_survives_a_hostile_card(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture) -> None:
     index = tmp_path / "index"
-    write(index, "deep", with_field("evaluation: " + "[" * DEEP))
+    write(index, "deep", with_field("evaluation: " + "[" * DEEP).replace(
+        "model-name: ghostnet", "model-name: ghostnet_050"))
     write(index, "good", good_card())
-    with pytest.warns(SkippedEntryWarning, match="deep.md"):
-        entries = list_index(str(index), root=tmp_path / "cache", offline=False)
-    assert [entry.uid for entry in entries] == [f"{USER}/{VERSION}/good"]
-    with pytest.warns(SkippedEntryWarning):  # the short uid of the same index still resolves
-        location = locate(f"{USER}/ghostnet", index=str(index), offline=False,
-                          root=tmp_path / "cache")
-    assert location.card == "good"
+    entries = list_index(str(index), root=tmp_path / "cache", offline=False)
+    assert [entry.uid for entry in entries] == [f"{USER}/{VERSION}/deep", f"{USER}/{VERSION}/good"]
+    location = locate(f"{USER}/ghostnet", index=str(index), offline=False,
+                      root=tmp_path / "cache")  # the short uid of the same index resolves
+    assert location.parts.card == "good"
+    assert main(["list", "--index", str(index)]) == 0
+    assert f"{USER}/{VERSION}/good" in capsys.readouterr().out
 
 
 @pytest.fixture
@@ -203,11 +208,9 @@ def test_remote_card_may_not_link_a_local_file(server: FileServer, tmp_path: Pat
     assert card.assets[0].link == secret.as_uri()
 
 
-def test_write_listing_ignores_temp_files_and_broken_cards(tmp_path: Path) -> None:
+def test_write_listing_ignores_temp_files(tmp_path: Path) -> None:
     index = tmp_path / "index"
     write(index, "good", good_card())
     write(index, ".good.md.123.0123abcd.tmp", good_card())  # an old-style temp name
-    write(index, "broken", "no header")
-    with pytest.warns(SkippedEntryWarning, match="broken.md"):
-        listing = json.loads(write_listing(index).read_text())
+    listing = json.loads(write_listing(index).read_text())
     assert listing == {"cards": [{"uid": f"{USER}/{VERSION}/good", "model-name": "ghostnet"}]}

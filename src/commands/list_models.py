@@ -11,8 +11,9 @@ examples:
   MSHUB_INDEX=http://127.0.0.1:8000/index ghostnet list
   ghostnet list --offline          # the cards already in the cache
 
-prints one card per line: its uid and its model-name. The index is MSHUB_INDEX (a folder,
-or an http(s) base URL serving index.json); --source gitee|github picks the public hub.
+prints one card per line: its uid and its model-name, read from the card's header line
+(no card is downloaded or validated). The index is MSHUB_INDEX (a folder, or an http(s)
+base URL serving index.json); --source gitee|github picks the public hub.
 """
 
 
@@ -30,14 +31,15 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print one card per line; 0 on success. Broken entries the listing skipped are
-    reported on stderr, one ``warning:`` line each."""
-    from ..hub import hub_list  # pylint: disable=import-outside-toplevel  (MindSpore-heavy)
-    from ..index import SkippedEntryWarning  # pylint: disable=import-outside-toplevel
+    """Print one card per line; 0 on success. Malformed ``index.json`` entries the listing
+    skipped are reported on stderr, one ``warning:`` line each."""
+    # pylint: disable=import-outside-toplevel
+    from ..index import SkippedEntryWarning
+    from ..weights import list_cards
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SkippedEntryWarning)
-        entries = hub_list(source=args.source, index=args.index, offline=args.offline)
+        entries = list_cards(source=args.source, index=args.index, offline=args.offline)
     for warning in caught:
         print(f"warning: {warning.message}", file=sys.stderr)
     width = max((len(entry.uid) for entry in entries), default=0)
