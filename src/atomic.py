@@ -9,7 +9,8 @@ A ``kill -9`` runs no ``finally``, so a temporary can survive its writer. After 
 may look real that is not, so every temporary is named by :func:`temp_name`:
 ``.<target>.<pid>.<random>.<kind>``. It is hidden, it ends in ``.tmp``, ``.incomplete`` or
 ``.download`` (never ``.md`` or ``.ckpt``, so no card or checkpoint glob matches it), and it
-names the process that owns it. :func:`remove_stale_temps` removes those whose process is
+names the process that owns it; an atomic write's file inside its folder is ``partial``, so
+no glob matches that either, at any depth. :func:`remove_stale_temps` removes those whose process is
 gone; the hub cache, publish and fine-tuning call it when they take their lock or start.
 """
 from __future__ import annotations
@@ -91,22 +92,23 @@ def exclusive_lock(lock_file: Path) -> Iterator[None]:
 
 
 @contextmanager
-def atomic_path(target: PathLike) -> Iterator[Path]:
+def atomic_path(target: PathLike, suffix: str = "") -> Iterator[Path]:
     """A temporary path for ``target`` (its folder is created); on success it replaces
     ``target``.
 
     The caller writes the temporary file in any way it likes (``save_checkpoint``,
-    ``savefig``, ...). It is ``<temp folder>/<target name>``, inside a private folder named
-    by :func:`temp_name` beside ``target``: the file keeps the target's name (MindSpore's
-    ``save_checkpoint`` appends ``.ckpt`` to a name without it, and writes its own
-    ``<name>.tmp`` next to it) while nothing of it lies where globs for cards or checkpoints
-    look. On an exception the folder is removed and ``target`` is left as it was.
+    ``savefig``, ...). It is ``partial<suffix>`` inside a private folder named by
+    :func:`temp_name` beside ``target``, so no glob for the target's name or suffix matches
+    it, at any depth. A writer that needs a suffix passes it: MindSpore's
+    ``save_checkpoint`` appends ``.ckpt`` to a name without one (and writes its own
+    ``partial.tmp`` next to it). On an exception the folder is removed and ``target`` is left
+    as it was.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     folder = target.parent / temp_name(target.name, ".tmp")
     folder.mkdir(mode=0o700)
-    temporary = folder / target.name
+    temporary = folder / f"partial{suffix}"
     try:
         yield temporary
         os.chmod(temporary, FILE_MODE)  # some writers make 0600 or 0400 files

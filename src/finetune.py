@@ -436,7 +436,7 @@ class _Run:
                                                      arch=self.arch))
         extra[EPOCH_KEY] = int(epochs_done)
         extra[BEST_TOP1_KEY] = float(self.best_top1)
-        with atomic_path(path) as temporary:
+        with atomic_path(path, suffix=".ckpt") as temporary:
             ms.save_checkpoint(self.train_step, str(temporary), append_dict=extra)
 
 

@@ -74,7 +74,7 @@ def test_card_write_killed_before_the_rename_is_never_listed_and_is_cleaned(
     folder = card.parent
     (leftover,) = folder.iterdir()
     assert leftover.name.startswith(".model.md.") and leftover.name.endswith(".tmp")
-    assert list(index.glob("*/*/*.md")) == [] and list(folder.glob("*.md")) == []
+    assert list(index.glob("*/*/*.md")) == [] and list(index.rglob("*.md")) == []
     assert list_index(str(index), root=tmp_path / "cache", offline=False) == []
     assert remove_stale_temps(folder) == [leftover]
     assert entries(folder) == []
@@ -124,7 +124,7 @@ def test_checkpoint_save_killed_is_cleaned_when_the_next_run_starts(tmp_path: Pa
             os.kill(os.getpid(), signal.SIGKILL)
         """)
     (leftover,) = output.iterdir()
-    assert leftover.name.startswith(".last.ckpt.") and list(output.glob("*.ckpt")) == []
+    assert leftover.name.startswith(".last.ckpt.") and list(output.rglob("last.ckpt")) == []
     with pytest.raises(CheckpointError, match="last.ckpt"):  # nothing to resume from
         finetune(FinetuneConfig(data=data, output=output, resume=True, image_size=224,
                                 batch_size=1, progress=False))
