@@ -39,6 +39,11 @@ class CheckpointError(GhostnetHubError):
     """A checkpoint that cannot be read or does not fit the network."""
 
 
+class UnstableWeightsError(CheckpointError):
+    """Weights with NaN or infinite values, or exploded BatchNorm statistics: a diverged
+    training run. They would give NaN or meaningless answers, so they are refused."""
+
+
 class MissingParametersError(CheckpointError):
     """Network parameters that the checkpoint does not hold."""
 
@@ -183,6 +188,22 @@ class ModelSpecError(GhostnetHubError, ValueError):
 
 class BackendError(GhostnetHubError):
     """An inference backend that is not installed or failed to load or export a model."""
+
+
+class NonFiniteOutputError(BackendError):
+    """A model that produced NaN or infinite outputs; names the model and the inputs."""
+
+
+class FinetuneOptionsError(GhostnetHubError, ValueError):
+    """Fine-tuning options that cannot train (a batch too small for BatchNorm, say)."""
+
+
+class TrainingDivergedError(GhostnetHubError):
+    """A fine-tuning run stopped because its loss or weights stopped being finite or exploded.
+
+    The checkpoints already written are the last good ones; nothing of the diverged state
+    is saved.
+    """
 
 
 class DatasetError(GhostnetHubError, ValueError):
