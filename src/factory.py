@@ -12,7 +12,7 @@ from typing import Dict, Optional, Sequence, Union
 
 from .checkpoint import ParamDict, classifier_mismatch, read_checkpoint, restore
 from .errors import UnknownModelError
-from .ghostnet import CLASSIFIER_PARAMS, VARIANTS, GhostNet, build_ghostnet
+from .ghostnet import CLASSIFIER_PARAMS, VARIANTS, GhostNet, build_ghostnet, variant_name
 from .pretrained import pretrained_record
 from .weights import fetch
 
@@ -96,11 +96,11 @@ def network_from_params(name: str, params: ParamDict, *, source: str,
 
 
 def _variant_key(name: str) -> str:
-    """``name`` lowercased, once checked to be a variant."""
-    key = name.lower()
-    if key not in VARIANTS:
-        raise UnknownModelError(name, MODEL_NAMES)
-    return key
+    """The variant ``name`` designates (lowercased, aliases resolved), once checked."""
+    try:
+        return variant_name(name)
+    except KeyError:
+        raise UnknownModelError(name, MODEL_NAMES) from None
 
 
 def _checkpoint_path(name: str, pretrained: Weights) -> Path:
