@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict, Optional, Sequence, Union
 
-from .checkpoint import ParamDict, classifier_mismatch, read_checkpoint, restore
+from .checkpoint import ParamDict, classifier_mismatch, restore
 from .errors import UnknownModelError
+from .foreign import SAFETENSORS_SUFFIX, load_foreign_params
 from .ghostnet import CLASSIFIER_PARAMS, VARIANTS, GhostNet, build_ghostnet, variant_name
 from .pretrained import pretrained_record
 from .weights import fetch
@@ -40,8 +41,9 @@ def create_network(name: str, num_classes: Optional[int] = None, *,
             differs from the checkpoint's, the classifier is left freshly initialised and
             everything else is restored: fine-tuning from a pretrained backbone.
         pretrained: False for random weights; True for the model's published weights
-            (through the hub client: fetched, verified, cached); a ``.ckpt`` file path; or
-            a hub name (uid, short uid, card URL or card path).
+            (through the hub client: fetched, verified, cached); a checkpoint path (a
+            ``.ckpt`` in the model zoo's or mindcv's names, or timm's ``.safetensors``; see
+            :mod:`.foreign`); or a hub name (uid, short uid, card URL or card path).
         features_only: return a backbone giving feature maps at strides 2 to 32.
         out_indices: which feature maps ``features_only`` returns.
         in_channels: input channels (1 for grayscale).
@@ -60,7 +62,8 @@ def create_network(name: str, num_classes: Optional[int] = None, *,
                               in_channels=in_channels, drop_rate=drop_rate,
                               features_only=features_only, out_indices=out_indices)
     checkpoint = _checkpoint_path(key, pretrained)
-    return network_from_params(key, read_checkpoint(checkpoint), source=str(checkpoint),
+    _, params = load_foreign_params(checkpoint)
+    return network_from_params(key, params, source=str(checkpoint),
                                num_classes=num_classes, in_channels=in_channels,
                                drop_rate=drop_rate, features_only=features_only,
                                out_indices=out_indices)
@@ -116,6 +119,6 @@ def _checkpoint_path(name: str, pretrained: Weights) -> Path:
         raise TypeError(f"pretrained must be a bool, a checkpoint path or a hub name, "
                         f"got {pretrained!r}")
     path = Path(pretrained).expanduser()
-    if path.suffix.lower() == ".ckpt":
+    if path.suffix.lower() in (".ckpt", SAFETENSORS_SUFFIX):
         return path
     return fetch(str(pretrained)).checkpoint

@@ -25,6 +25,7 @@ from .checkpoint import ParamDict, read_checkpoint, restore
 from .card import ModelCard
 from .errors import HubConfError, UnknownModelError, UntrustedRepoError
 from .factory import MODEL_NAMES, create_network
+from .ghostnet import variant_name
 from .index import IndexEntry, index_for, list_index
 from .settings import get_settings
 from .weights import (FetchedModel, cached_checkpoint, fetch, get_hub_dir, resolve_card,
@@ -141,8 +142,10 @@ def info(name: str, *, source: Optional[str] = None, force_reload: bool = False,
 
 
 def _check_model(card: ModelCard) -> None:
-    if card.model_name.lower() not in MODEL_NAMES:
-        raise UnknownModelError(card.model_name, MODEL_NAMES)
+    try:
+        variant_name(card.model_name)
+    except KeyError:
+        raise UnknownModelError(card.model_name, MODEL_NAMES) from None
 
 
 def _create(card: ModelCard, repo_dir: Union[str, Path, None], args: tuple,

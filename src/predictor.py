@@ -163,13 +163,13 @@ def load_network(spec: ModelSpec) -> Tuple["nn.Cell", ModelInterface]:
         UnknownModelError: ``spec.arch`` is not a GhostNet variant.
     """
     # pylint: disable=import-outside-toplevel
-    from .checkpoint import read_checkpoint
     from .checkpoint_meta import read_meta
     from .factory import network_from_params
+    from .foreign import load_foreign_params
     from .labels import labels_for
 
     source = str(spec.checkpoint)
-    params = read_checkpoint(spec.checkpoint)
+    _, params = load_foreign_params(spec.checkpoint)
     meta = read_meta(params, source)
     net = network_from_params(spec.arch, params, source=source)
     labels = labels_for(net.num_classes, checkpoint_names=meta.class_names, record=spec.record,
