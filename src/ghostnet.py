@@ -143,12 +143,13 @@ class Layout:
 
 def paper_layout(width: float, use_se: bool) -> Layout:
     """The paper's GhostNet at ``width``, with or without SE."""
-    blocks = tuple(
-        BlockSpec(kernel, make_divisible(mid * width), make_divisible(out * width),
-                  make_divisible(make_divisible(mid * width) / SE_REDUCTION) if se and use_se else 0,
-                  stride)
-        for kernel, mid, out, se, stride in BOTTLENECKS)
-    return Layout(stem=make_divisible(STEM_WIDTH * width), blocks=blocks,
+    blocks = []
+    for kernel, mid, out, se, stride in BOTTLENECKS:
+        mid_channels = make_divisible(mid * width)
+        se_channels = make_divisible(mid_channels / SE_REDUCTION) if se and use_se else 0
+        blocks.append(BlockSpec(kernel, mid_channels, make_divisible(out * width), se_channels,
+                                stride))
+    return Layout(stem=make_divisible(STEM_WIDTH * width), blocks=tuple(blocks),
                   final=make_divisible(FINAL_BLOCK_WIDTH * width), head=NUM_FEATURES,
                   activation="relu")
 

@@ -138,6 +138,7 @@ class Reference:
             else:
                 x = self.final_unit(x, prefix)
         x = x.mean(axis=(2, 3), keepdims=True)
-        x = self.act(conv2d(x, self.t["conv_head.weight"]) + self.t["conv_head.bias"][:, None, None])
+        x = conv2d(x, self.t["conv_head.weight"]) + self.t["conv_head.bias"][:, None, None]
+        x = self.act(x)
         x = x.reshape(x.shape[0], -1)
         return x @ self.t["classifier.weight"].T + self.t["classifier.bias"]

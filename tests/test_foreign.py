@@ -89,7 +89,8 @@ def test_every_tensor_lands_once_and_logits_match_the_origin(case, tmp_path, ima
     ("classifier.bias", "classifier.bias"),
 ])
 def test_timm_names_map_to_the_model_zoos(origin, zoo, tmp_path):
-    conversion = convert_file(write(random_tensors("timm_ghostnet_100"), tmp_path / "t.safetensors"))
+    path = write(random_tensors("timm_ghostnet_100"), tmp_path / "t.safetensors")
+    conversion = convert_file(path)
     assert (origin, zoo) in conversion.mapped
 
 
@@ -102,7 +103,8 @@ def test_mindcv_final_conv_and_nothing_dropped(tmp_path):
 
 
 def test_timm_drops_only_num_batches_tracked(tmp_path):
-    conversion = convert_file(write(random_tensors("timm_ghostnet_050"), tmp_path / "t.safetensors"))
+    path = write(random_tensors("timm_ghostnet_050"), tmp_path / "t.safetensors")
+    conversion = convert_file(path)
     assert len(conversion.mapped) == 432
     assert len(conversion.dropped) == 80
     assert all(name.endswith(".num_batches_tracked") for name in conversion.dropped)
