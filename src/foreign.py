@@ -142,11 +142,17 @@ def load_foreign_params(path: Union[str, Path]) -> Tuple[str, ParamDict]:
         ForeignTensorsMissingError: a BatchNorm or SE of which only some tensors are present.
     """
     conversion = convert_file(path)
+    return conversion.family, as_params(conversion.params)
+
+
+def as_params(entries: Mapping[str, object]) -> ParamDict:
+    """``entries`` with numpy arrays made MindSpore Parameters; other entries (a model-zoo
+    file's Parameters and metadata strings) kept as they are."""
     params: ParamDict = {}
-    for name, value in conversion.params.items():
+    for name, value in entries.items():
         params[name] = (ms.Parameter(ms.Tensor(value), name=name)  # type: ignore[assignment]
                         if isinstance(value, np.ndarray) else value)
-    return conversion.family, params
+    return params
 
 
 def convert_file(path: Union[str, Path]) -> Conversion:
