@@ -74,7 +74,7 @@ def _network_lines(spec: "Optional[ModelSpec]", arch: str = "") -> List[Tuple[st
     # pylint: disable=import-outside-toplevel
     from ..complexity import count_macs, count_parameters
     from ..factory import create_network
-    from ..ghostnet import VARIANTS
+    from ..ghostnet import VARIANTS, variant_name
     from ..predictor import load_network
 
     if spec is not None:
@@ -85,7 +85,7 @@ def _network_lines(spec: "Optional[ModelSpec]", arch: str = "") -> List[Tuple[st
         net, prep = create_network(arch), DEFAULT_PREPROCESSING
         classes = f"{net.num_classes} (checkpoint not cached: figures for the architecture)"
     return [
-        ("variant", f"{arch}: {VARIANTS[arch].description}"),
+        ("variant", f"{arch}: {VARIANTS[variant_name(arch)].description}"),
         ("classes", classes),
         ("parameters", f"{count_parameters(net):,}"),
         (f"MACs at {MACS_IMAGE_SIZE}", f"{count_macs(net, MACS_IMAGE_SIZE):,}"),
