@@ -45,7 +45,8 @@ from .data import (ImageFolderData, eval_dataset, eval_transforms, read_image_fo
 from .errors import CheckpointError, DatasetError, OutputError, UnknownModelError
 from .finetune_config import FinetuneConfig
 from .factory import create_network
-from .ghostnet import VARIANTS, GhostNet
+from .foreign import SAFETENSORS_SUFFIX
+from .ghostnet import ALIASES, VARIANTS, GhostNet
 from .optim import freeze, momentum_optimizer, warmup_cosine
 from .pretrained import DEFAULT_PREPROCESSING, Preprocessing
 from .run_log import CURVES_FILE, METRICS_FILE, Row, draw_curves, read_metrics, write_metrics
@@ -198,11 +199,12 @@ def build_network(config: FinetuneConfig, num_classes: int, *, arch: Optional[st
     arch = config.arch if arch is None else arch
     if from_scratch or config.model is None:
         return create_network(arch, num_classes, drop_rate=config.drop_rate), arch
-    if config.model.endswith(".ckpt"):
+    if config.model.endswith((".ckpt", SAFETENSORS_SUFFIX)):
         return create_network(arch, num_classes, pretrained=Path(config.model),
                               drop_rate=config.drop_rate), arch
     fetched = hub.fetch(config.model, quiet=not config.progress)
     arch = fetched.card.model_name.lower()
+    arch = ALIASES.get(arch, arch)  # the recorded arch is always a VARIANTS key
     return create_network(arch, num_classes, pretrained=fetched.checkpoint,
                           drop_rate=config.drop_rate), arch
 
