@@ -183,10 +183,11 @@ def read_safetensors(path: Path) -> Tensors:
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint file not found")
     # pylint: disable=import-outside-toplevel  (only safetensors files need it)
+    from safetensors import SafetensorError
     from safetensors.numpy import load_file
     try:
         return dict(load_file(str(path)))
-    except Exception as error:  # safetensors raises its own SafetensorError and others
+    except (SafetensorError, OSError, ValueError, TypeError) as error:
         raise CheckpointError(f"{path}: not a readable safetensors file ({error})") from error
 
 
@@ -285,8 +286,10 @@ def _incomplete_groups(present: set, family: str) -> List[str]:
 
 
 def _as_float32(value: object, origin: str, source: str) -> np.ndarray:
-    """A tensor's values as float32 (half-precision files widen; MindSpore's are kept)."""
+    """A tensor's values as float32: float16 and bfloat16 files widen (numpy reads bfloat16
+    through the dtype MindSpore registers); float32 is kept as it is."""
     array = value.asnumpy() if hasattr(value, "asnumpy") else value
-    if not isinstance(array, np.ndarray) or array.dtype.kind != "f":
+    if not isinstance(array, np.ndarray) or \
+            (array.dtype.kind != "f" and array.dtype.name != "bfloat16"):
         raise CheckpointError(f"{source}: tensor {origin!r} is not a floating-point tensor")
     return array.astype(np.float32, copy=False)

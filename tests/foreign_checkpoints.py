@@ -47,3 +47,25 @@ def write(tensors: Dict[str, np.ndarray], path: Path) -> Path:
         ms.save_checkpoint([{"name": k, "data": ms.Tensor(v)} for k, v in tensors.items()],
                            str(path))
     return path
+
+
+def write_bfloat16_safetensors(tensors: Dict[str, np.ndarray], path: Path) -> Path:
+    """Save like ``model.half()``-style exports in bfloat16: every float32 tensor keeps its
+    upper 16 bits (the safetensors layout is written by hand: numpy has no bfloat16)."""
+    header: Dict[str, object] = {}
+    chunks: List[bytes] = []
+    offset = 0
+    for name, value in tensors.items():
+        if value.dtype == np.float32:
+            data = (value.view(np.uint32) >> 16).astype("<u2").tobytes()
+            dtype = "BF16"
+        else:
+            data, dtype = value.astype("<i8").tobytes(), "I64"
+        header[name] = {"dtype": dtype, "shape": list(value.shape),
+                        "data_offsets": [offset, offset + len(data)]}
+        chunks.append(data)
+        offset += len(data)
+    text = json.dumps(header)
+    text += " " * (-len(text) % 8)
+    path.write_bytes(len(text).to_bytes(8, "little") + text.encode() + b"".join(chunks))
+    return path

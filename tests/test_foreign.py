@@ -18,7 +18,7 @@ from src.errors import (CheckpointError, ForeignTensorsMissingError, MissingPara
                         ShapeMismatchError, UnknownCheckpointFamilyError, UnmappedTensorsError)
 from src.factory import create_network
 from src.foreign import convert_file, load_foreign_params
-from tests.foreign_checkpoints import random_tensors, write
+from tests.foreign_checkpoints import random_tensors, write, write_bfloat16_safetensors
 from tests.numpy_ghostnet import Reference
 
 # (parameter list, file suffix, family, this module's variant, GhostNet-600's h-swish)
@@ -157,8 +157,19 @@ def test_unknown_family_is_an_error(names, reason, tmp_path):
         create_network("ghostnet", pretrained=write(tensors, tmp_path / "x.safetensors"))
 
 
-def test_a_file_that_is_not_safetensors_is_a_checkpoint_error(tmp_path):
-    path = tmp_path / "broken.safetensors"
-    path.write_bytes(b"not a safetensors file")
-    with pytest.raises(CheckpointError, match="not a readable safetensors file"):
-        create_network("ghostnet", pretrained=path)
+def test_an_unreadable_safetensors_file_is_a_checkpoint_error(tmp_path):
+    path = write(random_tensors("timm_ghostnet_050"), tmp_path / "cut.safetensors")
+    path.write_bytes(path.read_bytes()[:-100])  # truncated: the last tensor's data is short
+    with pytest.raises(CheckpointError, match="cut.safetensors: not a readable safetensors"):
+        create_network("ghostnet_050", pretrained=path)
+
+
+def test_bfloat16_timm_file_loads_widened(tmp_path, images):
+    tensors = random_tensors("timm_ghostnet_050")
+    path = write_bfloat16_safetensors(tensors, tmp_path / "bf16.safetensors")
+    net = create_network("ghostnet_050", pretrained=path)
+    rounded = {name: (value.view(np.uint32) & 0xFFFF0000).view(np.float32)
+               if value.dtype == np.float32 else value for name, value in tensors.items()}
+    expected = Reference(rounded, "timm")(images)
+    logits = net(ms.Tensor(images)).asnumpy()
+    assert np.abs(logits - expected).max() <= 1e-4 * np.abs(expected).max()
