@@ -16,5 +16,9 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 demo: $(STAMP)
 	$(PY) -m src.demo
 
+# The suite, then lint and types: src/ ships py.typed, so its types must hold.
+LINTED := src hub_conf.py mindspore_hub_conf.py
 test: $(STAMP)
 	$(PY) -m pytest
+	$(PY) -m ruff check $(LINTED)
+	$(PY) -m mypy

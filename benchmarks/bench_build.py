@@ -15,7 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from src.ghostnet import VARIANTS, build_ghostnet  # noqa: E402
+from src.ghostnet import build_ghostnet  # noqa: E402
+from src.registry import VARIANTS  # noqa: E402
 
 
 def _median_build_seconds(name: str, initialize: bool, repeats: int) -> float:

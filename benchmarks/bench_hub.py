@@ -33,7 +33,7 @@ import mindspore as ms  # noqa: E402
 
 from src import hub  # noqa: E402
 from src.ghostnet import build_ghostnet  # noqa: E402
-from src.hashing import sha256_file  # noqa: E402
+from src.download import sha256_file  # noqa: E402
 from src.settings import get_settings  # noqa: E402
 
 CARD = """\

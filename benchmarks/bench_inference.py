@@ -37,8 +37,7 @@ from PIL import Image  # noqa: E402
 
 from src.export import export_optimized_onnx  # noqa: E402
 from src.ghostnet import build_ghostnet  # noqa: E402
-from src.runtime_ms import MindSporeRunner  # noqa: E402
-from src.runtime_ort import OrtRunner  # noqa: E402
+from src.predictor import MindSporeRunner, OrtRunner  # noqa: E402
 
 SIZE = 224
 PEAK_RSS_WRAPPER = """

@@ -5,31 +5,69 @@ The layout is the MindSpore Hub client's, so an existing ``~/.mscache`` keeps wo
     <root>/<user>/<version>/<card>.md               the model card
     <root>/<user>/<version>/<asset file>            e.g. ghostnet_ascend_v150_....ckpt
     <root>/<user>/<version>/<asset file>.lock       cross-process lock (kept; see _asset_lock)
-    <root>/<user>/<version>/<asset file>.verified.json   see :mod:`.verified`
+    <root>/<user>/<version>/<asset file>.verified.json   the verified marker (below)
 
 Every path part comes from a card or a URL, so each is checked before use: user, version and
 card names are single plain path parts that resolve inside the root, and the asset's file
 name is the URL's last path part, percent-decoded, with a known weights suffix. All of it is
 checked before any network access.
+
+The root is what :func:`set_hub_dir` set in this process, else ``MSHUB_CACHE_DIR``
+(``~/.mscache``, as the real client).
+
+Verified markers: re-hashing a multi-gigabyte checkpoint on every load is slow, and trusting
+a cached file blindly lets corruption through. A marker ``<asset>.verified.json`` records the
+file's full sha256 together with its stat stamp (size, inode, mtime_ns, ctime_ns). While the
+stamp is unchanged the recorded digest stands; any rewrite, replacement or ``touch`` changes
+the stamp (ctime cannot be set back by ``os.utime``), and the file is hashed again. Limit: a
+same-size rewrite within one tick of the file system's clock after the marker was written (a
+few milliseconds on some kernels) keeps the stamp; ``force`` downloads afresh regardless.
 """
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Dict, Iterator, Optional, Union
 from urllib.parse import unquote, urlsplit
 
-from . import verified
-from .download import DEFAULT_BACKOFF_S, download
+from .atomic import write_text
+from .download import DEFAULT_BACKOFF_S, digest_matches, download, normalize_sha256, sha256_file
 from .errors import CachePathError, OfflineError, UnsafeAssetNameError
-from .hashing import normalize_sha256
 from .settings import get_settings
 
 ASSET_SUFFIXES = (".ckpt", ".mindir", ".onnx", ".safetensors")
 """File name suffixes an asset may have: the weights and model formats the hub serves."""
 LOCK_SUFFIX = ".lock"
+MARKER_SUFFIX = ".verified.json"
+
+_hub_dir_override: Optional[Path] = None
+
+
+def get_hub_dir() -> Path:
+    """The cache root: what :func:`set_hub_dir` set, else ``MSHUB_CACHE_DIR`` (``~/.mscache``).
+
+    Raises:
+        SettingsError: no override, and the environment is invalid.
+    """
+    return _hub_dir_override if _hub_dir_override is not None else get_settings().cache_dir
+
+
+def set_hub_dir(path: Union[str, Path, None]) -> None:
+    """Use ``path`` as the cache root from now on in this process (None: back to the setting)."""
+    global _hub_dir_override
+    _hub_dir_override = None if path is None else Path(path).expanduser()
+
+
+@dataclass(frozen=True)
+class CachedFile:
+    """A cached asset that matched its expected sha256, and its full digest."""
+
+    path: Path
+    sha256: str
 
 
 def cache_folder(user: str, version: str, *, root: Optional[Path] = None) -> Path:
@@ -38,14 +76,14 @@ def cache_folder(user: str, version: str, *, root: Optional[Path] = None) -> Pat
     Args:
         user: the hub user, e.g. ``mindspore``.
         version: the hub version folder, e.g. ``1.5``.
-        root: the cache root; ``None`` means ``MSHUB_CACHE_DIR``.
+        root: the cache root; ``None`` means :func:`get_hub_dir`.
 
     Raises:
         CachePathError: a part is empty, hidden, absolute, holds a separator or ``..``, or
             the folder resolves outside the root (through a symlink, say).
         SettingsError: ``root`` is ``None`` and the environment is invalid.
     """
-    root = Path(get_settings().cache_dir if root is None else root)
+    root = Path(get_hub_dir() if root is None else root)
     folder = root / _plain_part(user) / _plain_part(version)
     if not folder.resolve().is_relative_to(root.resolve()):
         raise CachePathError(str(folder), f"resolves outside the cache root {root}")
@@ -98,13 +136,14 @@ def fetch_asset(url: str, folder: Path, expected_sha256: str, *,
                 max_retries: Optional[int] = None,
                 backoff_s: float = DEFAULT_BACKOFF_S,
                 progress: bool = True,
-                quiet: bool = False) -> Path:
-    """The path of the asset linked as ``url`` in ``folder``, verified against its sha256.
+                quiet: bool = False) -> CachedFile:
+    """The asset linked as ``url``, cached in ``folder`` and verified against its sha256.
 
     A cached file is used when its verified marker vouches for it or it hashes correctly;
     otherwise it is removed and downloaded again. A per-asset file lock makes concurrent
     processes download once: the others wait, then find the file cached and verified.
-    Offline, no socket is ever opened.
+    Offline, no socket is ever opened. The full digest comes back with the path, so no
+    caller hashes the file again.
 
     Args:
         url: the card's asset link.
@@ -134,17 +173,19 @@ def fetch_asset(url: str, folder: Path, expected_sha256: str, *,
         mirror = get_settings().asset_mirror
     dest = Path(folder) / name
 
-    if not force and verified.marker_vouches(dest, expected):
-        return dest
+    recorded = None if force else vouched_sha256(dest, expected)
+    if recorded is not None:
+        return CachedFile(dest, recorded)
     if offline and (force or not dest.is_file()):
         reason = "to be downloaded again (force)" if force else "not in the cache"
         raise OfflineError(name, str(dest), reason)
     dest.parent.mkdir(parents=True, exist_ok=True)
     with _asset_lock(dest):
-        if not force and verified.verify(dest, expected):
-            return dest
+        digest = None if force else verify(dest, expected)
+        if digest is not None:
+            return CachedFile(dest, digest)
         had_copy = dest.exists()
-        verified.forget(dest)
+        forget(dest)
         if offline:
             reason = "cached but failed its sha256 check (removed)" if had_copy \
                 else "not in the cache"
@@ -153,8 +194,8 @@ def fetch_asset(url: str, folder: Path, expected_sha256: str, *,
                           max_bytes=max_bytes, connect_timeout=connect_timeout,
                           read_timeout=read_timeout, max_retries=max_retries,
                           backoff_s=backoff_s, progress=progress, quiet=quiet)
-        verified.record(dest, result.sha256)
-    return dest
+        record_marker(dest, result.sha256)
+    return CachedFile(dest, result.sha256)
 
 
 def _plain_part(part: str) -> str:
@@ -180,3 +221,94 @@ def _asset_lock(asset: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+# --- verified markers ------------------------------------------------------------------------
+
+def marker_path(path: Path) -> Path:
+    """Where the marker of ``path`` lives: beside it, with :data:`MARKER_SUFFIX` appended."""
+    return path.with_name(path.name + MARKER_SUFFIX)
+
+
+def recorded_sha256(path: Path) -> Optional[str]:
+    """The full digest the marker records for ``path``, if the file is unchanged since."""
+    stamp = _stamp(path)
+    recorded = _read_marker(path)
+    if stamp is None or recorded is None or recorded.get("stamp") != stamp:
+        return None
+    digest = recorded.get("sha256")
+    return digest if isinstance(digest, str) else None
+
+
+def vouched_sha256(path: Path, expected_sha256: str) -> Optional[str]:
+    """The full digest of ``path`` when its marker alone shows it to match
+    ``expected_sha256`` (no hashing), else None.
+
+    Raises:
+        ValueError: ``expected_sha256`` is not 8 to 64 hex digits.
+    """
+    recorded = recorded_sha256(path)
+    if recorded is None or not digest_matches(expected_sha256, recorded):
+        return None
+    return recorded
+
+
+def verify(path: Path, expected_sha256: str) -> Optional[str]:
+    """The full digest of ``path`` if it matches ``expected_sha256`` (by its marker, or else
+    by hashing it), else None. A file that hashes correctly gets a fresh marker, unless it
+    changed while being hashed.
+
+    Raises:
+        ValueError: ``expected_sha256`` is not 8 to 64 hex digits.
+        OSError: the file or its folder cannot be read, or the marker cannot be written.
+    """
+    vouched = vouched_sha256(path, expected_sha256)
+    if vouched is not None:
+        return vouched
+    before = _stamp(path)
+    if before is None:
+        return None
+    actual = sha256_file(path)
+    if _stamp(path) != before or not digest_matches(expected_sha256, actual):
+        return None
+    record_marker(path, actual)
+    return actual
+
+
+def record_marker(path: Path, sha256: str) -> None:
+    """Write the marker of ``path``, whose full digest the caller has just computed.
+
+    Raises:
+        OSError: the marker cannot be written.
+    """
+    stamp = _stamp(path)
+    if stamp is None:
+        raise FileNotFoundError(path)
+    write_text(marker_path(path), json.dumps({"sha256": sha256, "stamp": stamp}))
+
+
+def forget(path: Path) -> None:
+    """Remove ``path`` and its marker, whichever exist.
+
+    Raises:
+        OSError: a file exists but cannot be removed.
+    """
+    path.unlink(missing_ok=True)
+    marker_path(path).unlink(missing_ok=True)
+
+
+def _stamp(path: Path) -> Optional[Dict[str, int]]:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return {"size": stat.st_size, "inode": stat.st_ino, "mtime_ns": stat.st_mtime_ns,
+            "ctime_ns": stat.st_ctime_ns}
+
+
+def _read_marker(path: Path) -> Optional[Dict[str, object]]:
+    try:
+        data = json.loads(marker_path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None

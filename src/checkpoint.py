@@ -6,8 +6,14 @@ checkpoint with the right shape, or the restore fails naming the parameters at f
 Entries of the checkpoint that are not network parameters (optimizer state such as
 ``moments.*``, ``global_step``, ``learning_rate``) are ignored and counted.
 
-For fine-tuning, the classifier may be left out on purpose (``drop_head``): its shape in the
-checkpoint then need not match, and the network keeps its freshly initialised head.
+Parameters may be left out on purpose (``skip``): the classifier when fine-tuning (its
+shape in the checkpoint then need not match, and the network keeps its fresh head), the
+learning-rate list when resuming a run (it is recomputed from the options). A first
+convolution trained on RGB can be adapted to another number of input channels
+(:func:`adapt_first_conv`), as timm and mindcv do.
+
+What a checkpoint says about itself besides its weights (architecture, class names, image
+size) is read by :func:`.registry.read_meta`, where its keys are defined.
 """
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ from pathlib import Path
 from typing import Dict, Mapping, Sequence, Tuple, Union
 
 import mindspore
+import numpy as np
 from mindspore import Parameter, nn
 
 from .errors import CheckpointError, MissingParametersError, ShapeMismatchError
@@ -28,11 +35,11 @@ ParamDict = Dict[str, Parameter]
 
 @dataclass(frozen=True)
 class RestoreReport:
-    """What a restore did: parameters loaded, checkpoint entries ignored, head parameters kept."""
+    """What a restore did: parameters loaded, checkpoint entries ignored, parameters skipped."""
 
     loaded: Tuple[str, ...]
     ignored: Tuple[str, ...]
-    head_kept: Tuple[str, ...]
+    skipped: Tuple[str, ...]
 
 
 def read_checkpoint(path: Union[str, Path]) -> ParamDict:
@@ -61,21 +68,50 @@ def classifier_mismatch(net: nn.Cell, params: Mapping[str, Parameter],
     return False
 
 
+def adapt_first_conv(params: Mapping[str, Parameter], weight_name: str,
+                     in_channels: int) -> Dict[str, Parameter]:
+    """``params`` with the first conv's weight ``(out, c, kh, kw)`` adapted to ``in_channels``
+    inputs: summed over the input channels for 1 (a grayscale image seen as R = G = B gives
+    the same output), else the channels repeated cyclically and scaled by ``c / in_channels``
+    so the output keeps its magnitude. Unchanged when the channel count already fits.
+
+    Raises:
+        MissingParametersError: the checkpoint has no such weight.
+    """
+    if weight_name not in params:
+        raise MissingParametersError(weight_name, [weight_name])
+    weight = params[weight_name].asnumpy()
+    trained = weight.shape[1]
+    if trained == in_channels:
+        return dict(params)
+    if in_channels == 1:
+        adapted = weight.sum(axis=1, keepdims=True)
+    else:
+        repeats = -(-in_channels // trained)
+        adapted = np.tile(weight, (1, repeats, 1, 1))[:, :in_channels] * (trained / in_channels)
+    LOGGER.info("%s: adapted from %d to %d input channels", weight_name, trained, in_channels)
+    return {**params, weight_name: Parameter(mindspore.Tensor(adapted.astype(weight.dtype)),
+                                             name=weight_name)}
+
+
 def restore(net: nn.Cell, params: Mapping[str, Parameter], *, source: str,
-            drop_head: Sequence[str] = ()) -> RestoreReport:
-    """Fill every parameter of ``net`` from ``params``, except those named in ``drop_head``.
+            skip: Sequence[str] = ()) -> RestoreReport:
+    """Fill every parameter of ``net`` from ``params``, except those named in ``skip``.
+
+    This is the one strict restore: ``create_network`` and a resumed fine-tuning run (whose
+    ``net`` is the whole train step, optimizer state included) both use it.
 
     Args:
-        net: the network to fill in place.
+        net: the network (or train step) to fill in place.
         params: the checkpoint's contents, as returned by :func:`read_checkpoint`.
         source: the file or URL the parameters came from, for error messages.
-        drop_head: network parameters to leave as they are (the classifier when fine-tuning).
+        skip: parameters to leave as they are.
 
     Raises:
         MissingParametersError: network parameters that the checkpoint lacks.
         ShapeMismatchError: parameters whose shapes differ, with both shapes.
     """
-    keep = set(drop_head)
+    keep = set(skip)
     wanted = {p.name: tuple(p.shape) for p in net.get_parameters() if p.name not in keep}
     missing = [name for name in wanted if name not in params]
     if missing:
@@ -91,7 +127,4 @@ def restore(net: nn.Cell, params: Mapping[str, Parameter], *, source: str,
     if not_loaded:
         raise MissingParametersError(source, not_loaded)
     ignored = tuple(name for name in params if name not in wanted and name not in keep)
-    if keep:
-        LOGGER.info("%s: classifier not restored (%s); it is freshly initialised",
-                    source, ", ".join(sorted(keep)))
-    return RestoreReport(loaded=tuple(wanted), ignored=ignored, head_kept=tuple(sorted(keep)))
+    return RestoreReport(loaded=tuple(wanted), ignored=ignored, skipped=tuple(sorted(keep)))

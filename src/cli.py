@@ -13,6 +13,7 @@ import sys
 import traceback
 from typing import List, Optional
 
+from . import __version__
 from .commands import COMMANDS
 from .errors import GhostnetHubError, ModelSpecError
 
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="GhostNet for MindSpore: load from a hub, predict, fine-tune, publish.")
     parser.add_argument("--debug", action="store_true",
                         help="show the full traceback when a command fails")
+    parser.add_argument("--version", action="version", version=f"ghostnet-hub {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
         command.register(subparsers)

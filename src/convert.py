@@ -2,7 +2,7 @@
 
 The result is what ``ghostnet finetune`` writes and ``ghostnet predict`` / ``publish`` read:
 the model zoo's parameter names, plus the entries ``arch`` (the variant), ``class_names``
-and ``image_size`` (see :mod:`.checkpoint_meta`). So a mindcv or timm checkpoint, or the
+and ``image_size`` (see :mod:`.registry`). So a mindcv or timm checkpoint, or the
 model zoo's GhostNet-600, can be published as a card of this module once converted.
 
 The parameters are written from a network restored strictly from the source (every
@@ -17,13 +17,11 @@ from typing import List, Mapping, Optional, Sequence, Tuple, Union
 import mindspore as ms
 
 from .atomic import atomic_path
-from .checkpoint_meta import meta_entries, read_meta
-from .errors import CheckpointError, OutputError, UnknownModelError
-from .factory import MODEL_NAMES, network_from_params
+from .errors import CheckpointError, OutputError
+from .factory import network_from_params
 from .foreign import MODEL_ZOO, Conversion, as_params, convert_file
-from .ghostnet import LAYOUTS, VARIANTS, variant_name
-from .labels import read_label_list, short_name
-from .publish import ARCH_KEY
+from .ghostnet import LAYOUTS
+from .registry import VARIANTS, meta_entries, read_label_list, read_meta, short_name, variant_key
 
 DEFAULT_IMAGE_SIZE = 224
 IMAGENET_CLASSES = 1000
@@ -75,19 +73,12 @@ def convert_checkpoint(source: Union[str, Path], destination: Union[str, Path], 
     conversion = convert_file(source)
     params = conversion.params
     inferred = arch is None
-    if arch is None:
-        arch = infer_arch(params, str(source))
-    else:
-        try:
-            arch = variant_name(arch)
-        except KeyError:
-            raise UnknownModelError(arch, MODEL_NAMES) from None
+    arch = infer_arch(params, str(source)) if arch is None else variant_key(arch)
     net = network_from_params(arch, as_params(params), source=str(source))
     names, names_from = _class_names(class_names, params, net.num_classes, str(source))
-    extra = dict(meta_entries(names, image_size))
-    extra[ARCH_KEY] = arch
     with atomic_path(destination) as temporary:
-        ms.save_checkpoint(net, str(temporary), append_dict=extra)
+        ms.save_checkpoint(net, str(temporary),
+                           append_dict=dict(meta_entries(names, image_size, arch)))
     return ConvertResult(destination, conversion, arch, inferred, net.num_classes, names,
                          names_from, image_size)
 

@@ -9,27 +9,26 @@ record that the caller writes beside its outputs.
 Every image is opened once while scanning, so a broken file stops the run before training
 and is named, rather than failing a worker in the middle of an epoch.
 
-The pipelines are ``mindspore.dataset`` ones: a random-access source yields the encoded
-bytes, and decoding and augmentation run as C++ ops on parallel workers. The train
-augmentation is the MindSpore model zoo's (random resized crop, horizontal flip, colour
-jitter); the eval transform is the :class:`~.pretrained.Preprocessing` record, scaled to
-``image_size`` for small images.
+The pipelines are ``mindspore.dataset`` ones. The train augmentation is the MindSpore model
+zoo's (random resized crop, horizontal flip, colour jitter): a random-access source yields
+the encoded bytes, and decoding and augmentation run as C++ ops on parallel workers. Without
+augmentation, and always for validation, the images go through the package's one eval
+transform (:class:`~.transforms.EvalTransform`, Pillow), the very function ``predict`` uses,
+so the val accuracy of a run is measured on the pixels ``predict`` produces.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import mindspore.dataset as ds
 import mindspore.dataset.vision as vision
 import numpy as np
 
 from .errors import DatasetError, ImageError
-from .pretrained import Preprocessing
-from .transforms import load_rgb
-
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+from .registry import Preprocessing
+from .transforms import IMAGE_SUFFIXES, EvalTransform, load_rgb
 
 CROP_SCALE = (0.08, 1.0)
 """Area fraction range of the random resized crop (the model zoo's)."""
@@ -80,10 +79,10 @@ def scan_class_folders(root: Path) -> Tuple[Tuple[str, ...], Tuple[Sample, ...]]
     samples: List[Sample] = []
     for index, name in enumerate(classes):
         images = sorted(path for path in (root / name).iterdir()
-                        if path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS)
+                        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES)
         if not images:
             raise DatasetError(str(root / name), "class folder holds no images "
-                                                 f"({', '.join(IMAGE_EXTENSIONS)})")
+                                                 f"({', '.join(sorted(IMAGE_SUFFIXES))})")
         for path in images:
             _check_image(path)
             samples.append((path, index))
@@ -173,16 +172,10 @@ def train_transforms(preprocessing: Preprocessing, image_size: Optional[int]) ->
     ]
 
 
-def eval_transforms(preprocessing: Preprocessing, image_size: Optional[int]) -> List[object]:
-    """Decode, resize the shorter side, center-crop, normalise, HWC -> CHW."""
-    sized = preprocessing.at_size(image_size)
-    return [
-        vision.Decode(),
-        vision.Resize(sized.resize, interpolation=_interpolation(preprocessing)),
-        vision.CenterCrop(sized.crop),
-        vision.Normalize(mean=list(preprocessing.mean), std=list(preprocessing.std)),
-        vision.HWC2CHW(),
-    ]
+def eval_transform(preprocessing: Preprocessing, image_size: Optional[int]) -> EvalTransform:
+    """The eval transform of ``predict`` at ``image_size``: resize the shorter side,
+    center-crop, normalise, HWC -> CHW."""
+    return EvalTransform(preprocessing.at_size(image_size))
 
 
 def _interpolation(preprocessing: Preprocessing) -> vision.Inter:
@@ -191,6 +184,35 @@ def _interpolation(preprocessing: Preprocessing) -> vision.Inter:
     except KeyError:
         raise ValueError(f"interpolation {preprocessing.interpolation!r} is not one of "
                          f"{', '.join(_INTERPOLATION)}") from None
+
+
+Pipeline = Union[List[object], EvalTransform]
+"""What turns a file into a network input: ``mindspore.dataset`` ops applied to the encoded
+bytes (:func:`train_transforms`), or the eval transform applied to the file."""
+
+
+class _TransformedImages:
+    """Random-access source of (eval-transformed image, class index)."""
+
+    def __init__(self, samples: Sequence[Sample], transform: EvalTransform) -> None:
+        self._samples = list(samples)
+        self._transform = transform
+
+    def __getitem__(self, index: int) -> Tuple[np.ndarray, np.ndarray]:
+        path, label = self._samples[index]
+        return self._transform(path), np.array(label, dtype=np.int32)
+
+    def __len__(self) -> int:
+        return len(self._samples)
+
+
+def _dataset(samples: Sequence[Sample], pipeline: Pipeline, workers: int) -> ds.Dataset:
+    if isinstance(pipeline, EvalTransform):
+        return ds.GeneratorDataset(_TransformedImages(samples, pipeline), ["image", "label"],
+                                   shuffle=False, num_parallel_workers=workers,
+                                   python_multiprocessing=False)
+    dataset = ds.GeneratorDataset(_EncodedImages(samples), ["image", "label"], shuffle=False)
+    return dataset.map(pipeline, input_columns="image", num_parallel_workers=workers)
 
 
 class _EncodedImages:
@@ -229,15 +251,15 @@ def steps_per_epoch(num_samples: int, batch_size: int, num_shards: int = 1) -> i
     return num_samples // (batch_size * num_shards)
 
 
-def train_dataset(samples: Sequence[Sample], transforms: List[object], batch_size: int, *,
+def train_dataset(samples: Sequence[Sample], pipeline: Pipeline, batch_size: int, *,
                   epoch: int, seed: int, num_shards: int = 1, shard_id: int = 0,
                   skip_batches: int = 0, workers: int = 2) -> ds.Dataset:
     """One epoch of shuffled, augmented train batches for one shard.
 
     Args:
         samples: all train samples (every rank passes the same list).
-        transforms: from :func:`train_transforms` (or :func:`eval_transforms`, for
-            deterministic inputs, as the data-parallel test needs).
+        pipeline: :func:`train_transforms` (augmented), or :func:`eval_transform` for
+            deterministic inputs (``--no-augment``, and the data-parallel test).
         batch_size: images per batch on this shard; the remainder is dropped.
         epoch, seed: pick the shuffle, and seed the random augmentation.
         num_shards, shard_id: data-parallel sharding (see :func:`epoch_order`).
@@ -248,14 +270,11 @@ def train_dataset(samples: Sequence[Sample], transforms: List[object], batch_siz
     order = order[skip_batches * batch_size:]
     ds.config.set_seed(int(seed * 100_003 + epoch * 101 + shard_id) % (2 ** 31))
     chosen = [samples[int(index)] for index in order]
-    dataset = ds.GeneratorDataset(_EncodedImages(chosen), ["image", "label"], shuffle=False)
-    dataset = dataset.map(transforms, input_columns="image", num_parallel_workers=workers)
-    return dataset.batch(batch_size, drop_remainder=True)
+    return _dataset(chosen, pipeline, workers).batch(batch_size, drop_remainder=True)
 
 
-def eval_dataset(samples: Sequence[Sample], transforms: List[object], batch_size: int, *,
+def eval_dataset(samples: Sequence[Sample], transform: EvalTransform, batch_size: int, *,
                  workers: int = 2) -> ds.Dataset:
-    """Eval batches in file order: not shuffled, and the last partial batch kept."""
-    dataset = ds.GeneratorDataset(_EncodedImages(samples), ["image", "label"], shuffle=False)
-    dataset = dataset.map(transforms, input_columns="image", num_parallel_workers=workers)
-    return dataset.batch(batch_size, drop_remainder=False)
+    """Eval batches in file order, through ``predict``'s transform: not shuffled, and the
+    last partial batch kept."""
+    return _dataset(samples, transform, workers).batch(batch_size, drop_remainder=False)

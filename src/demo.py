@@ -21,8 +21,8 @@ import functools
 import io
 import json
 import os
+import shutil
 import sys
-import tempfile
 import threading
 import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -171,16 +171,24 @@ def run(workdir: Path) -> int:
     return 0 if accuracy >= REQUIRED_ACCURACY else 1
 
 
+DEFAULT_WORKDIR = Path("demo-output")
+"""Where ``make demo`` leaves its model, so the quick start can predict with it afterwards."""
+REWRITTEN = ("run", "index", "cache")
+"""The workdir's folders each demo run starts afresh (the data is rewritten in place)."""
+
+
 def main() -> int:
-    """Parse ``--workdir`` (default: a new temporary folder, kept) and run the demo."""
+    """Parse ``--workdir`` (default: ``demo-output``) and run the demo in it."""
     parser = argparse.ArgumentParser(prog="python -m src.demo", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workdir", type=Path, default=None,
-                        help="where data, run, index and cache go (default: a new temp folder)")
+    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR,
+                        help="where data, run, index and cache go; its run/, index/ and "
+                             "cache/ are rewritten (default: %(default)s)")
     args = parser.parse_args()
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="ghostnet-demo-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    return run(workdir)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    for name in REWRITTEN:
+        shutil.rmtree(args.workdir / name, ignore_errors=True)
+    return run(args.workdir.resolve())
 
 
 if __name__ == "__main__":

@@ -39,7 +39,6 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from email.message import Message
 from pathlib import Path
 from typing import IO, BinaryIO, Optional
 from urllib.parse import unquote, urlsplit
@@ -47,11 +46,16 @@ from urllib.parse import unquote, urlsplit
 from tqdm import tqdm
 
 from .errors import DownloadError, DownloadTooLargeError, HTTPStatusError, IntegrityError
-from .hashing import digest_matches, normalize_sha256
 from .settings import get_settings
 
 SCHEMES = ("http", "https", "file")
 CHUNK_BYTES = 1024 * 1024
+FULL_HEX_DIGITS = 64
+MIN_PREFIX_HEX_DIGITS = 8
+"""Expected digests may be a prefix of this many hex digits or more: the hub's cards have
+historically carried 8-digit short hashes, and comparing one of those to a full digest with
+``==`` always fails. A prefix is a weaker check, so the card layer warns about it."""
+_HEX = re.compile(r"[0-9a-f]+")
 DEFAULT_BACKOFF_S = 0.2
 _RETRIED_STATUSES = {408, 429}
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
@@ -113,7 +117,8 @@ def download(url: str, dest: Path, *, expected_sha256: Optional[str],
     scheme = urlsplit(url).scheme.lower()
     if scheme not in SCHEMES:
         raise DownloadError(url, f"unsupported scheme {scheme!r}; use one of {', '.join(SCHEMES)}")
-    if None in (max_bytes, connect_timeout, read_timeout, max_retries):
+    if max_bytes is None or connect_timeout is None or read_timeout is None \
+            or max_retries is None:
         settings = get_settings()
         max_bytes = settings.max_download_bytes if max_bytes is None else max_bytes
         connect_timeout = settings.connect_timeout if connect_timeout is None else connect_timeout
@@ -144,6 +149,41 @@ def download(url: str, dest: Path, *, expected_sha256: Optional[str],
                               resumed=partial.resumed)
     finally:
         temp.unlink(missing_ok=True)
+
+
+def normalize_sha256(value: str) -> str:
+    """``value`` lower-cased and stripped, once checked to be 8 to 64 hex digits.
+
+    Raises:
+        ValueError: not a hex string of 8 to 64 digits.
+    """
+    digest = value.strip().lower()
+    if not (MIN_PREFIX_HEX_DIGITS <= len(digest) <= FULL_HEX_DIGITS and _HEX.fullmatch(digest)):
+        raise ValueError(f"expected sha256 must be {MIN_PREFIX_HEX_DIGITS} to "
+                         f"{FULL_HEX_DIGITS} hex digits, got {value!r}")
+    return digest
+
+
+def digest_matches(expected: str, actual: str) -> bool:
+    """Whether full digest ``actual`` matches ``expected``: equality, or prefix if it is short.
+
+    Raises:
+        ValueError: ``expected`` is not 8 to 64 hex digits.
+    """
+    return actual.lower().startswith(normalize_sha256(expected)) and len(actual) == FULL_HEX_DIGITS
+
+
+def sha256_file(path: Path) -> str:
+    """The full sha256 hex digest of the file at ``path``, read in chunks (bounded memory).
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    hasher = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for chunk in iter(lambda: stream.read(CHUNK_BYTES), b""):
+            hasher.update(chunk)
+    return hasher.hexdigest()
 
 
 class _Transient(Exception):
@@ -337,7 +377,7 @@ class _ReadTimeoutMixin:
     """
 
     def __init__(self, *args: object, read_timeout: float, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        super().__init__(*args, **kwargs)
         self._read_timeout = read_timeout
 
     def connect(self) -> None:
@@ -383,7 +423,7 @@ class _NoDowngradeRedirectHandler(urllib.request.HTTPRedirectHandler):
     """Follows redirects to http(s) only, and never from https down to http."""
 
     def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int,
-                         msg: str, headers: Message,
+                         msg: str, headers: http.client.HTTPMessage,
                          newurl: str) -> Optional[urllib.request.Request]:
         old = urlsplit(req.full_url).scheme.lower()
         new = urlsplit(newurl).scheme.lower()

@@ -9,28 +9,51 @@ The cached ONNX model is MindSpore's export run once through ONNX Runtime's opti
 convolutions, pads are fused, activations fused into convs, and layouts blocked for this
 CPU. Such a file is tied to the machine's instruction set, which is fine for a local cache;
 ``ghostnet export --format onnx`` writes MindSpore's portable graph instead.
+
+The export cache: an export is keyed by the checkpoint's SHA-256 (a prefix of 16 hex
+digits), the architecture and the batch size (the image size follows from the checkpoint),
+so a changed checkpoint gets a new file and can never reuse a stale one. Exports of a hub
+checkpoint sit next to it in the hub cache; those of a checkpoint elsewhere go to
+``<cache>/exports`` rather than beside the user's file. Each export has a JSON sidecar
+holding the weights record (:meth:`.registry.WeightsRecord.to_dict`: labels, preprocessing),
+because a checkpoint's own class names and image size can only be read with MindSpore, which
+the cached path never imports. The sidecar is written last, so one that exists always
+describes a complete export.
+
+MindSpore is imported only by the functions that export, so that looking up the cache
+stays free of it.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-import mindspore
-import mindspore.onnx
-import numpy as np
-from mindspore import nn
+from typing import TYPE_CHECKING, Optional
 
+import numpy as np
+
+from .atomic import write_text
 from .errors import BackendError
+from .registry import WeightsRecord
+from .weights import ResolvedWeights
+
+if TYPE_CHECKING:
+    from mindspore import nn
 
 FORMATS = ("mindir", "onnx")
 """``--format`` values; each is also the file suffix MindSpore writes."""
 INPUT_NAME = "images"
 OUTPUT_NAME = "logits"
 """Names of the ONNX graph's input and output."""
+SHA_PREFIX_DIGITS = 16
+EXPORTS_DIRNAME = "exports"
+SIDECAR_VERSION = 3
 
 
-def export_network(net: nn.Cell, path: Path, file_format: str, *, batch_size: int,
+def export_network(net: "nn.Cell", path: Path, file_format: str, *, batch_size: int,
                    image_size: int) -> Path:
     """Export ``net`` for ``(batch_size, 3, image_size, image_size)`` float32 input to ``path``.
 
@@ -38,6 +61,10 @@ def export_network(net: nn.Cell, path: Path, file_format: str, *, batch_size: in
         BackendError: MindSpore failed to export (the message says why).
         ValueError: an unknown ``file_format``.
     """
+    # pylint: disable=import-outside-toplevel
+    import mindspore
+    import mindspore.onnx
+
     if file_format not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {file_format!r}")
     path = Path(path)
@@ -61,7 +88,7 @@ def export_network(net: nn.Cell, path: Path, file_format: str, *, batch_size: in
     return path
 
 
-def export_optimized_onnx(net: nn.Cell, path: Path, *, batch_size: int, image_size: int) -> Path:
+def export_optimized_onnx(net: "nn.Cell", path: Path, *, batch_size: int, image_size: int) -> Path:
     """Export ``net`` to ONNX, optimise it with ONNX Runtime, and save the result at ``path``.
 
     Raises:
@@ -92,3 +119,44 @@ def export_optimized_onnx(net: nn.Cell, path: Path, *, batch_size: int, image_si
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return path
+
+
+@dataclass(frozen=True)
+class ExportEntry:
+    """The cached ONNX export of one (checkpoint, batch size)."""
+
+    model: Path
+    sidecar: Path
+    spec: ResolvedWeights
+    batch_size: int
+
+    def record(self) -> Optional[WeightsRecord]:
+        """The sidecar's weights record when the export is complete and matches, else None."""
+        try:
+            meta = json.loads(self.sidecar.read_text(encoding="utf-8"))
+            if (meta["version"] != SIDECAR_VERSION or meta["sha256"] != self.spec.sha256
+                    or not self.model.is_file()):
+                return None
+            return WeightsRecord.from_dict(meta["record"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # no sidecar, or one from another version: export again
+
+    def write_sidecar(self, record: WeightsRecord) -> None:
+        """Record the weights record of a finished export (atomically)."""
+        meta = {"version": SIDECAR_VERSION, "sha256": self.spec.sha256,
+                "batch_size": self.batch_size, "record": record.to_dict()}
+        write_text(self.sidecar, json.dumps(meta, ensure_ascii=False))
+
+
+def export_entry(spec: ResolvedWeights, batch_size: int, cache_dir: Path) -> ExportEntry:
+    """The cache entry of ``spec`` exported for batches of ``batch_size`` images."""
+    folder = _export_dir(spec.checkpoint, cache_dir)
+    stem = f"{spec.arch}-{spec.sha256[:SHA_PREFIX_DIGITS]}-b{batch_size}"
+    return ExportEntry(model=folder / f"{stem}.ort.onnx", sidecar=folder / f"{stem}.json",
+                       spec=spec, batch_size=batch_size)
+
+
+def _export_dir(checkpoint: Path, cache_dir: Path) -> Path:
+    root = cache_dir.expanduser().resolve()
+    parent = checkpoint.resolve().parent
+    return parent if root in parent.parents or parent == root else root / EXPORTS_DIRNAME

@@ -16,8 +16,9 @@ A run:
 
 ``resume=True`` reloads ``last.ckpt``: weights, momenta, epoch and schedule position. Ctrl-C
 (or SIGTERM) saves a resumable ``last.ckpt`` (at the step reached) before the
-``KeyboardInterrupt`` propagates. Under data-parallel training every rank calls :func:`finetune` with its
-``rank`` and ``group_size``; each trains on its shard, and rank 0 alone writes files.
+``KeyboardInterrupt`` propagates. Under data-parallel training every rank calls
+:func:`finetune` with its ``rank`` and ``group_size``; each trains on its shard, and rank 0
+alone writes files.
 """
 from __future__ import annotations
 
@@ -36,28 +37,25 @@ import numpy as np
 from mindspore import nn
 from tqdm import tqdm
 
-from . import hub
 from .atomic import atomic_path, copy_file, write_text
-from .checkpoint import read_checkpoint
-from .checkpoint_meta import meta_entries, read_meta
-from .data import (ImageFolderData, eval_dataset, eval_transforms, read_image_folder,
+from .checkpoint import read_checkpoint, restore
+from .data import (ImageFolderData, eval_dataset, eval_transform, read_image_folder,
                    steps_per_epoch, train_dataset, train_transforms)
-from .errors import CheckpointError, DatasetError, OutputError, UnknownModelError
-from .finetune_config import FinetuneConfig
+from .errors import CheckpointError, DatasetError, OutputError
 from .factory import create_network
-from .foreign import SAFETENSORS_SUFFIX
-from .ghostnet import ALIASES, VARIANTS, GhostNet
+from .finetune_config import FinetuneConfig
+from .ghostnet import GhostNet
 from .optim import freeze, momentum_optimizer, warmup_cosine
-from .pretrained import DEFAULT_PREPROCESSING, Preprocessing
+from .registry import (BEST_TOP1_KEY, EPOCH_KEY, IMAGENET_PREPROCESSING, VARIANTS,
+                       Preprocessing, meta_entries, read_meta, scalar_entry, variant_key)
 from .run_log import CURVES_FILE, METRICS_FILE, Row, draw_curves, read_metrics, write_metrics
+from .weights import WEIGHTS_FILE_SUFFIXES, resolve_weights
 
 LAST_CHECKPOINT = "last.ckpt"
 BEST_CHECKPOINT = "best.ckpt"
 SPLIT_FILE = "split.json"
-ARCH_KEY = "arch"
-EPOCH_KEY = "epoch"
-"""Checkpoint entry: epochs fully trained when the checkpoint was written."""
-BEST_TOP1_KEY = "best_top1"
+LEARNING_RATE_PARAM = "learning_rate"
+"""The optimizer's per-step rate list: not restored on resume, it is recomputed."""
 SPACE_MARGIN_BYTES = 16 * 2 ** 20
 """Free space asked for beyond the checkpoints themselves (metrics, curves, split)."""
 
@@ -77,7 +75,7 @@ class FinetuneResult:
 
 
 def finetune(config: FinetuneConfig, *, rank: int = 0, group_size: int = 1,
-             preprocessing: Preprocessing = DEFAULT_PREPROCESSING) -> FinetuneResult:
+             preprocessing: Preprocessing = IMAGENET_PREPROCESSING) -> FinetuneResult:
     """Run the fine-tuning described by ``config`` (see the module docstring).
 
     Args:
@@ -101,7 +99,7 @@ def finetune(config: FinetuneConfig, *, rank: int = 0, group_size: int = 1,
         _prepare_output(output)
 
     resume_params = _resume_params(output, data) if config.resume else None
-    arch = _resume_arch(resume_params) if resume_params is not None else config.arch
+    arch = _resume_arch(resume_params, output) if resume_params is not None else config.arch
     ms.set_seed(config.seed)
     net, arch = build_network(config, len(data.classes), arch=arch,
                               from_scratch=resume_params is not None)
@@ -147,8 +145,7 @@ def finetune(config: FinetuneConfig, *, rank: int = 0, group_size: int = 1,
 
 
 def _check_config(config: FinetuneConfig) -> None:
-    if config.arch.lower() not in VARIANTS:
-        raise UnknownModelError(config.arch, VARIANTS)
+    variant_key(config.arch)
     for name in ("epochs", "batch_size", "workers"):
         if getattr(config, name) < 1:
             raise ValueError(f"{name} must be >= 1, got {getattr(config, name)}")
@@ -189,24 +186,22 @@ def build_network(config: FinetuneConfig, num_classes: int, *, arch: Optional[st
 
     ``model`` is a ``.ckpt`` file (built as ``arch``) or a hub name (uid, short uid, card URL
     or card path), fetched and verified by the hub client and built as its card's
-    ``model-name``. Without a model, or ``from_scratch`` (a resume overwrites the weights
-    anyway), the weights are random.
+    ``model-name`` (see :func:`.weights.resolve_weights`). Without a model, or
+    ``from_scratch`` (a resume overwrites the weights anyway), the weights are random.
 
     Raises:
         CheckpointError: the checkpoint does not fit the network.
-        HubNameError, CardError, DownloadError, IntegrityError, OfflineError: from the hub.
+        ModelSpecError, HubNameError, CardError, DownloadError, IntegrityError,
+        OfflineError: the model cannot be resolved.
     """
     arch = config.arch if arch is None else arch
     if from_scratch or config.model is None:
         return create_network(arch, num_classes, drop_rate=config.drop_rate), arch
-    if config.model.endswith((".ckpt", SAFETENSORS_SUFFIX)):
-        return create_network(arch, num_classes, pretrained=Path(config.model),
-                              drop_rate=config.drop_rate), arch
-    fetched = hub.fetch(config.model, quiet=not config.progress)
-    arch = fetched.card.model_name.lower()
-    arch = ALIASES.get(arch, arch)  # the recorded arch is always a VARIANTS key
-    return create_network(arch, num_classes, pretrained=fetched.checkpoint,
-                          drop_rate=config.drop_rate), arch
+    is_file = config.model.lower().endswith(WEIGHTS_FILE_SUFFIXES)
+    weights = resolve_weights(config.model, arch if is_file else None,
+                              quiet=not config.progress)
+    return create_network(weights.arch, num_classes, pretrained=weights,
+                          drop_rate=config.drop_rate), weights.arch
 
 
 def _resume_params(output: Path, data: ImageFolderData) -> Mapping[str, object]:
@@ -219,18 +214,12 @@ def _resume_params(output: Path, data: ImageFolderData) -> Mapping[str, object]:
     return params
 
 
-def _resume_arch(params: Mapping[str, object]) -> str:
-    arch = params.get(ARCH_KEY)
-    if not isinstance(arch, str) or arch not in VARIANTS:
-        raise CheckpointError(f"{LAST_CHECKPOINT}: no valid {ARCH_KEY!r} entry to resume from")
+def _resume_arch(params: Mapping[str, object], output: Path) -> str:
+    arch = read_meta(params, str(output / LAST_CHECKPOINT)).arch
+    if arch is None or arch not in VARIANTS:
+        raise CheckpointError(f"{output / LAST_CHECKPOINT}: records no valid architecture "
+                              "to resume from")
     return arch
-
-
-def _scalar(value: object) -> float:
-    """A number stored by ``append_dict`` (a Parameter or Tensor after loading)."""
-    if hasattr(value, "asnumpy"):
-        return float(np.asarray(value.asnumpy()).reshape(-1)[0])
-    return float(value)  # type: ignore[arg-type]
 
 
 def _restore_training(train_step: nn.Cell, params: Mapping[str, object],
@@ -240,17 +229,11 @@ def _restore_training(train_step: nn.Cell, params: Mapping[str, object],
     The learning-rate list is not loaded: it is recomputed from the options, and its
     position is ``global_step``.
     """
-    wanted = [p.name for p in train_step.get_parameters() if p.name != "learning_rate"]
-    missing = [name for name in wanted if name not in params]
-    if missing:
-        raise CheckpointError(f"{output / LAST_CHECKPOINT}: cannot resume, missing "
-                              f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}")
-    selected = {name: params[name] for name in wanted}
-    not_loaded, _ = ms.load_param_into_net(train_step, selected, strict_load=True)
-    not_loaded = [name for name in not_loaded if name != "learning_rate"]
-    if not_loaded:
-        raise CheckpointError(f"{output / LAST_CHECKPOINT}: not restored: {not_loaded[:5]}")
-    return int(_scalar(params[EPOCH_KEY])), _scalar(params.get(BEST_TOP1_KEY, -1.0))
+    last = output / LAST_CHECKPOINT
+    restore(train_step, params, source=str(last), skip=(LEARNING_RATE_PARAM,))
+    if EPOCH_KEY not in params:
+        raise CheckpointError(f"{last}: cannot resume, no {EPOCH_KEY!r} entry")
+    return int(scalar_entry(params[EPOCH_KEY])), scalar_entry(params.get(BEST_TOP1_KEY, -1.0))
 
 
 class _Run:
@@ -269,9 +252,9 @@ class _Run:
         self.signals = _StopSignals()
         self.completed = 0
         """Epochs finished and saved; what a checkpoint written on interruption records."""
+        self.eval_ops = eval_transform(preprocessing, config.image_size)
         self.train_ops = (train_transforms(preprocessing, config.image_size) if config.augment
-                          else eval_transforms(preprocessing, config.image_size))
-        self.eval_ops = eval_transforms(preprocessing, config.image_size)
+                          else self.eval_ops)
 
     def global_step(self) -> int:
         return int(self.optimizer.global_step.asnumpy().reshape(-1)[0])
@@ -361,8 +344,8 @@ class _Run:
         return topk_metrics(np.concatenate(logits), np.concatenate(labels))
 
     def _save(self, path: Path, epochs_done: int) -> None:
-        extra: Dict[str, object] = dict(meta_entries(self.data.classes, self.config.image_size))
-        extra[ARCH_KEY] = self.arch
+        extra: Dict[str, object] = dict(meta_entries(self.data.classes, self.config.image_size,
+                                                     arch=self.arch))
         extra[EPOCH_KEY] = int(epochs_done)
         extra[BEST_TOP1_KEY] = float(self.best_top1)
         with atomic_path(path) as temporary:

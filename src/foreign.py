@@ -48,9 +48,7 @@ from .checkpoint import ParamDict, read_checkpoint
 from .errors import (CheckpointError, ForeignTensorsMissingError, UnknownCheckpointFamilyError,
                      UnmappedTensorsError)
 from .ghostnet import BOTTLENECKS
-
-SAFETENSORS_SUFFIX = ".safetensors"
-"""Files read with the ``safetensors`` package (timm's format); anything else is a ``.ckpt``."""
+from .weights import SAFETENSORS_SUFFIX
 
 MODEL_ZOO = "model-zoo"
 MINDCV = "mindcv"
@@ -150,7 +148,7 @@ def as_params(entries: Mapping[str, object]) -> ParamDict:
     file's Parameters and metadata strings) kept as they are."""
     params: ParamDict = {}
     for name, value in entries.items():
-        params[name] = (ms.Parameter(ms.Tensor(value), name=name)  # type: ignore[assignment]
+        params[name] = (ms.Parameter(ms.Tensor(value), name=name)
                         if isinstance(value, np.ndarray) else value)
     return params
 

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import List, Sequence, Tuple, Union
+from typing import Any, List, Optional, Sequence, Tuple, Union
 
 from mindspore import Tensor, nn, ops
 from mindspore.common.initializer import HeNormal, Normal
 
-from .layer_names import CLASSIFIER, CLASSIFIER_PARAMS, FIRST_CONV  # noqa: F401 (re-exported)
+from .registry import VARIANTS, WeightsRecord, base_record, variant_key
 
 # The architecture of GhostNet 1.0x, one row per ghost bottleneck (blocks.0 ... blocks.15).
 #   kernel  kernel size of the depthwise convs: `dw` and the shortcut's depthwise conv
@@ -70,7 +70,7 @@ SE_REDUCTION = 4
 # (blocks.0 ... blocks.18); every block has SE and h-swish activations.
 #   kernel  kernel size of the depthwise convs
 #   expand  ``mid`` is the block's input width times this, rounded to a multiple of 8
-#   out     output width before the multiplier :data:`GHOSTNET_600_WIDTH`
+#   out     output width before the width multiplier (1.75, the ``ghostnet_600`` variant's)
 #   stride  stride of `dw` and of the shortcut
 GHOSTNET_600_BOTTLENECKS: Tuple[Tuple[int, float, int, int], ...] = (
     # kernel, expand, out, stride
@@ -94,8 +94,6 @@ GHOSTNET_600_BOTTLENECKS: Tuple[Tuple[int, float, int, int], ...] = (
     (3, 6, 160, 1),
     (3, 6, 160, 1),
 )
-GHOSTNET_600_WIDTH = 1.75
-"""GhostNet-600's width multiplier (on the stem and on each block's ``out``)."""
 GHOSTNET_600_SE_REDUCTION = 10
 """GhostNet-600's SE reduces ``mid // 10`` (rounded to a multiple of 8)."""
 GHOSTNET_600_HEAD = 1400
@@ -322,6 +320,9 @@ class GhostNet(nn.Cell):
         self.initialize = initialize
         self.drop_rate = drop_rate
         self.features_only = features_only
+        self.in_channels = in_channels
+        self.pretrained_cfg: Optional[WeightsRecord] = None
+        """The record of the weights (see :mod:`.registry`); set by the builders."""
 
         self.conv_stem = nn.Conv2d(in_channels, layout.stem, 3, stride=2, pad_mode="pad",
                                    padding=1, has_bias=False, weight_init=_conv_init(initialize))
@@ -378,6 +379,8 @@ class GhostNet(nn.Cell):
         self.initialize = True
         self.num_classes = num_classes
         self.classifier = self._make_classifier(num_classes)
+        if self.pretrained_cfg is not None:
+            self.pretrained_cfg = self.pretrained_cfg.with_classes(num_classes)
 
     def forward_features(self, x: Tensor) -> Tensor:
         """The last feature map: ``(N, num_final_channels, H / 32, W / 32)``."""
@@ -394,7 +397,7 @@ class GhostNet(nn.Cell):
     def forward_feature_maps(self, x: Tensor) -> Tuple[Tensor, ...]:
         """The feature maps chosen by ``out_indices``, shallowest first."""
         x = self.act1(self.bn1(self.conv_stem(x)))
-        maps = ()
+        maps: Tuple[Tensor, ...] = ()
         for index, block in enumerate(self.blocks):
             x = block(x)
             if index in self._tap_blocks:
@@ -427,52 +430,18 @@ def _check_out_indices(out_indices: Sequence[int], available: int) -> Tuple[int,
     return tuple(sorted(indices))
 
 
-@dataclass(frozen=True)
-class Variant:
-    """A named GhostNet variant: its width multiplier, whether it uses SE, a description, and
-    its architecture table (a key of :data:`LAYOUTS`)."""
-
-    width: float
-    use_se: bool
-    description: str
-    table: str = "paper"
-
-
-VARIANTS = {
-    "ghostnet": Variant(1.0, True, "GhostNet 1.0x with SE (the published ImageNet model)"),
-    "ghostnet_nose": Variant(1.0, False, "GhostNet 1.0x without squeeze-and-excitation"),
-    "ghostnet_050": Variant(0.5, True, "GhostNet 0.5x with SE: half the widths, for small devices"),
-    "ghostnet_130": Variant(1.3, True, "GhostNet 1.3x with SE: wider, more accurate"),
-    "ghostnet_600": Variant(GHOSTNET_600_WIDTH, True,
-                            "GhostNet-600 (the model zoo's ghostnet_600m): h-swish, SE in every "
-                            "block, about 600M MACs", table="ghostnet_600"),
-}
-"""Every model name this module builds, keyed by the lowercase name the hub client passes."""
-
-ALIASES = {"ghostnet-600": "ghostnet_600"}
-"""Other spellings of a variant's name: the public hub's GhostNet-600 card says ``GhostNet-600``."""
-
-
-def variant_name(name: str) -> str:
-    """The key of :data:`VARIANTS` that ``name`` (any case, or an alias) designates.
-
-    Raises:
-        KeyError: ``name`` names no variant.
-    """
-    key = name.lower()
-    key = ALIASES.get(key, key)
-    if key not in VARIANTS:
-        raise KeyError(name)
-    return key
-
-
-def build_ghostnet(name: str, **config: object) -> GhostNet:
+def build_ghostnet(name: str, **config: Any) -> GhostNet:
     """Build the variant called ``name`` (case-insensitive); ``config`` goes to :class:`GhostNet`.
 
+    The network carries the record of its weights as ``pretrained_cfg``: here the variant's
+    base record (its preprocessing, and the published class names when the head fits);
+    restoring a checkpoint refines it.
+
     Raises:
-        KeyError: ``name`` is not in :data:`VARIANTS` (the hub entry turns this into a
-            ``ValueError`` listing the names).
+        UnknownModelError: ``name`` is not in :data:`VARIANTS` (a ``ValueError``).
     """
-    variant = VARIANTS[variant_name(name)]
-    return GhostNet(width=variant.width, use_se=variant.use_se,
-                    table=variant.table, **config)
+    key = variant_key(name)
+    variant = VARIANTS[key]
+    net = GhostNet(width=variant.width, use_se=variant.use_se, table=variant.table, **config)
+    net.pretrained_cfg = base_record(key, net.num_classes)
+    return net

@@ -17,19 +17,20 @@ import importlib.util
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from mindspore import nn
 
-from .checkpoint import ParamDict, read_checkpoint, restore
+from .cache import get_hub_dir, set_hub_dir
 from .card import ModelCard
-from .errors import HubConfError, UnknownModelError, UntrustedRepoError
-from .factory import MODEL_NAMES, create_network
-from .ghostnet import variant_name
-from .index import IndexEntry, index_for, list_index
+from .checkpoint import ParamDict, read_checkpoint, restore
+from .errors import HubConfError, UntrustedRepoError
+from .factory import create_network
+from .index import IndexEntry, index_for, list_index, newest_first
+from .registry import variant_key
 from .settings import get_settings
-from .weights import (FetchedModel, cached_checkpoint, fetch, get_hub_dir, resolve_card,
-                      set_hub_dir)
+from .weights import (FetchedModel, ResolvedWeights, cached_checkpoint, fetch, record_for_card,
+                      resolve_card)
 
 HUB_CONF_FILE = "mindspore_hub_conf.py"
 ENTRY_POINT = "create_network"
@@ -70,15 +71,17 @@ def load(name: str, *args: Any, source: Optional[str] = None, pretrained: bool =
     if repo_dir is not None and not trust_repo:
         raise UntrustedRepoError(f"{repo_dir}: running its {HUB_CONF_FILE} executes code "
                                  "from outside this module; pass trust_repo=True to allow it")
-    options = dict(source=source, force_reload=force_reload, offline=offline, index=index)
     if not pretrained:
-        card = resolve_card(name, **options).card
+        card = resolve_card(name, source=source, force_reload=force_reload, offline=offline,
+                            index=index).card
         return _create(card, repo_dir, args, kwargs)
-    fetched = fetch(name, quiet=quiet, mirror=mirror, **options)
-    model_name = fetched.card.model_name.lower()
+    fetched = fetch(name, source=source, force_reload=force_reload, offline=offline,
+                    index=index, quiet=quiet, mirror=mirror)
     if repo_dir is None:
-        _check_model(fetched.card)
-        return create_network(model_name, *args, pretrained=fetched.checkpoint, **kwargs)
+        arch = variant_key(fetched.card.model_name)
+        weights = ResolvedWeights(name, fetched.checkpoint, fetched.sha256,
+                                  record_for_card(fetched.card, fetched.sha256), fetched.card)
+        return create_network(arch, *args, pretrained=weights, **kwargs)
     net = _create(fetched.card, repo_dir, args, kwargs)
     restore(net, read_checkpoint(fetched.checkpoint), source=str(fetched.checkpoint))
     net.set_train(False)
@@ -100,7 +103,8 @@ def load_weights(name: str, *, source: Optional[str] = None, force_reload: bool 
 
 def hub_list(*, source: Optional[str] = None, index: Optional[str] = None,
              offline: Optional[bool] = None) -> List[IndexEntry]:
-    """The cards the index offers (offline: the cards in the cache), newest version first.
+    """The cards the index offers (offline: the cards in the cache): by uid, and the
+    versions of one card newest first.
 
     Raises:
         OfflineError / DownloadError: an http(s) index's ``index.json`` cannot be had.
@@ -110,7 +114,14 @@ def hub_list(*, source: Optional[str] = None, index: Optional[str] = None,
     where = index_for(source, settings.index if index is None else index)
     entries = list_index(where, root=get_hub_dir(),
                          offline=settings.offline if offline is None else offline)
-    return sorted(entries, key=lambda entry: entry.uid)
+    # a stable sort by card keeps each card's versions in the newest-first order
+    return sorted(newest_first(entries), key=lambda entry: _card_key(entry.uid))
+
+
+def _card_key(uid: str) -> Tuple[str, str]:
+    """``(user, card)``: the key that groups the versions of one card together."""
+    parts = uid.split("/")
+    return (parts[0], parts[-1])
 
 
 @dataclass(frozen=True)
@@ -122,8 +133,14 @@ class HubInfo:
     checkpoint: Path
     """Where the checkpoint is, or would be, cached."""
     cached: bool
-    verified: bool
-    """Cached and matching the card's sha256 (by its verified marker or by hashing)."""
+    sha256: Optional[str]
+    """The checkpoint's full digest when it is cached and matches the card's sha256 (by its
+    verified marker or by hashing); None otherwise."""
+
+    @property
+    def verified(self) -> bool:
+        """Whether the checkpoint is cached and matches the card."""
+        return self.sha256 is not None
 
 
 def info(name: str, *, source: Optional[str] = None, force_reload: bool = False,
@@ -137,23 +154,15 @@ def info(name: str, *, source: Optional[str] = None, force_reload: bool = False,
     """
     resolved = resolve_card(name, source=source, force_reload=force_reload, offline=offline,
                             index=index)
-    path, is_verified = cached_checkpoint(resolved)
-    return HubInfo(resolved.card, resolved.card_path, path, path.is_file(), is_verified)
-
-
-def _check_model(card: ModelCard) -> None:
-    try:
-        variant_name(card.model_name)
-    except KeyError:
-        raise UnknownModelError(card.model_name, MODEL_NAMES) from None
+    path, digest = cached_checkpoint(resolved)
+    return HubInfo(resolved.card, resolved.card_path, path, path.is_file(), digest)
 
 
 def _create(card: ModelCard, repo_dir: Union[str, Path, None], args: tuple,
             kwargs: Dict[str, Any]) -> nn.Cell:
     """Build the card's network, with this module's factory or a trusted repo's hub conf."""
     if repo_dir is None:
-        _check_model(card)
-        return create_network(card.model_name.lower(), *args, **kwargs)
+        return create_network(variant_key(card.model_name), *args, **kwargs)
     folder = Path(repo_dir).resolve()
     conf = folder / HUB_CONF_FILE
     if not conf.is_file():

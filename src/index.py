@@ -6,7 +6,7 @@ An index is a tree of cards laid out as the MindSpore Hub's ``mshub_res/assets``
 itself; an http(s) index lists its cards in ``<index>/index.json``, which ``ghostnet
 publish`` keeps up to date: ``{"cards": [{"uid": "user/version/card", "model-name": "..."}]}``.
 An http(s) index without one (the public hub's tree) resolves short uids through the
-module's own records of published weights (:data:`.pretrained.PRETRAINED`).
+cards the caller knows of (``known``: the module's published weights).
 
 Names, as the real client and beyond:
 - ``user/version/card``: a uid, read from the index;
@@ -33,7 +33,6 @@ from .cache import card_path
 from .card import ModelCard, load_card
 from .download import download
 from .errors import CardError, HTTPStatusError, HubNameError, OfflineError
-from .pretrained import PRETRAINED
 
 PUBLIC_INDEXES: Dict[str, str] = {
     "gitee": "https://gitee.com/mindspore/hub/raw/master/mshub_res/assets",
@@ -90,8 +89,12 @@ def index_for(source: Optional[str], index: str) -> str:
     return PUBLIC_INDEXES[source]
 
 
-def locate(name: str, *, index: str, offline: bool, root: Path) -> CardLocation:
+def locate(name: str, *, index: str, offline: bool, root: Path,
+           known: Sequence[IndexEntry] = ()) -> CardLocation:
     """Where the card called ``name`` is (uid, short uid or URL; not a local card path).
+
+    ``known`` lists cards to resolve short uids with when an http(s) index has no
+    ``index.json``.
 
     Raises:
         HubNameError: ``name`` has none of the accepted forms, or no card in the index has
@@ -106,7 +109,8 @@ def locate(name: str, *, index: str, offline: bool, root: Path) -> CardLocation:
         user, version, card = parts
         return CardLocation(user, version, card, _join(index, f"{user}/{version}/{card}.md"))
     if len(parts) == 2 and all(parts):
-        return _newest(parts[0].lower(), parts[1].lower(), index=index, offline=offline, root=root)
+        return _newest(parts[0].lower(), parts[1].lower(), index=index, offline=offline,
+                       root=root, known=known)
     raise HubNameError(name, "expected a uid 'user/version/card', a short uid "
                              "'user/model-name', a card URL or a card file path")
 
@@ -178,13 +182,14 @@ def newest_first(entries: Sequence[IndexEntry]) -> List[IndexEntry]:
     return sorted(entries, key=lambda entry: _version_key(entry.uid.split("/")[1]), reverse=True)
 
 
-def _newest(user: str, model_name: str, *, index: str, offline: bool, root: Path) -> CardLocation:
+def _newest(user: str, model_name: str, *, index: str, offline: bool, root: Path,
+            known: Sequence[IndexEntry]) -> CardLocation:
     try:
         entries = list_index(index, root=root, offline=offline)
     except HTTPStatusError as error:
         if error.status != 404:
             raise
-        entries = _known_cards()  # an index without index.json, like the public hub's tree
+        entries = list(known)  # an index without index.json, like the public hub's tree
     matches = [entry for entry in entries
                if entry.uid.split("/")[0].lower() == user
                and entry.model_name.lower() == model_name]
@@ -193,11 +198,6 @@ def _newest(user: str, model_name: str, *, index: str, offline: bool, root: Path
         raise HubNameError(f"{user}/{model_name}", f"no card with model-name {model_name!r} "
                                                     f"by user {user!r} in {where}")
     return locate(newest_first(matches)[0].uid, index=index, offline=offline, root=root)
-
-
-def _known_cards() -> List[IndexEntry]:
-    """The cards of this module's published weights, known without asking the index."""
-    return [IndexEntry(record.uid, record.model_name) for record in PRETRAINED.values()]
 
 
 def _location_from_url(url: str) -> CardLocation:

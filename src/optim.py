@@ -16,7 +16,8 @@ from typing import Dict, List, Sequence, Tuple
 
 from mindspore import Parameter, nn
 
-from .ghostnet import CLASSIFIER, FIRST_CONV, GhostNet
+from .ghostnet import GhostNet
+from .registry import CLASSIFIER, FIRST_CONV
 
 STEM_PREFIXES = (f"{FIRST_CONV}.", "bn1.")
 NO_DECAY_SUFFIXES = (".gamma", ".beta", ".bias")

@@ -5,12 +5,20 @@ onnxruntime is installed) or ``mindspore`` in graph mode. The ONNX Runtime path 
 export cache first; when the export is there, nothing here imports MindSpore. Only a cache
 miss (or the MindSpore backend) loads the checkpoint with MindSpore.
 
+Both backends run a graph compiled (or exported) for one batch shape: a shorter last batch
+is padded with zeros to it (:func:`pad_batch`) and the padding's outputs dropped, so the
+graph compiles once. PyNative MindSpore would run each operator from Python and is several
+times slower, hence ``mindspore.jit``. The ONNX file is already optimised (see
+:mod:`.export`), so ONNX Runtime loads it without running its optimiser again, which keeps
+the cold start short.
+
 Images are decoded one by one; one that fails becomes a :class:`Prediction` with an error
 and the batch goes on. Results come back in input order.
 """
 from __future__ import annotations
 
 import importlib.util
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, List, Optional, Sequence, Tuple
@@ -18,10 +26,10 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, List, Optional, 
 import numpy as np
 
 from .errors import BackendError, ImageError
-from .export_cache import export_entry
-from .image_files import Input
-from .model_spec import ModelInterface, ModelSpec
-from .transforms import MAX_PIXELS, EvalTransform
+from .export import export_entry
+from .registry import WeightsRecord
+from .transforms import MAX_PIXELS, EvalTransform, Input
+from .weights import ResolvedWeights
 
 if TYPE_CHECKING:  # MindSpore is imported only where a network is really loaded
     from mindspore import nn
@@ -61,7 +69,7 @@ class Predictor:
     """A model loaded on one backend for a fixed batch size.
 
     Args:
-        spec: the resolved model.
+        spec: the resolved weights.
         backend: ``mindspore`` or ``onnxruntime`` (see :func:`choose_backend`).
         batch_size: images per forward pass; the last batch is padded to it.
         cache_dir: the hub cache root, where exports of non-hub checkpoints go.
@@ -72,21 +80,22 @@ class Predictor:
         CheckpointError: the checkpoint does not fit ``spec.arch``.
     """
 
-    def __init__(self, spec: ModelSpec, *, backend: str, batch_size: int, cache_dir: Path,
+    def __init__(self, spec: ResolvedWeights, *, backend: str, batch_size: int, cache_dir: Path,
                  max_pixels: int = MAX_PIXELS) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.spec = spec
         self.backend = backend
         self.batch_size = batch_size
+        self._run: Runner
         if backend == "onnxruntime":
-            self.interface, self._run = _onnxruntime(spec, batch_size, cache_dir)
+            self.record, self._run = _onnxruntime(spec, batch_size, cache_dir)
         elif backend == "mindspore":
-            self.interface, self._run = _mindspore(spec, batch_size)
+            self.record, self._run = _mindspore(spec, batch_size)
         else:
             raise BackendError(f"unknown backend {backend!r}")
-        self.labels = self.interface.labels
-        self.transform = EvalTransform(self.interface.preprocessing, max_pixels=max_pixels)
+        self.labels = self.record.labels()
+        self.transform = EvalTransform(self.record.preprocessing, max_pixels=max_pixels)
 
     def logits(self, images: np.ndarray) -> np.ndarray:
         """Raw logits for up to ``batch_size`` preprocessed images."""
@@ -132,46 +141,112 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=1, keepdims=True)
 
 
-def _onnxruntime(spec: ModelSpec, batch_size: int,
-                 cache_dir: Path) -> Tuple[ModelInterface, Runner]:
-    from .runtime_ort import OrtRunner  # pylint: disable=import-outside-toplevel
+def pad_batch(images: np.ndarray, batch_size: int) -> np.ndarray:
+    """``images`` ``(n, ...)`` as a float32 ``(batch_size, ...)`` array, zero rows after n.
+
+    Raises:
+        ValueError: ``n`` is 0 or larger than ``batch_size``.
+    """
+    count = len(images)
+    if not 0 < count <= batch_size:
+        raise ValueError(f"expected 1 to {batch_size} images, got {count}")
+    if count == batch_size:
+        return np.ascontiguousarray(images, dtype=np.float32)
+    padded = np.zeros((batch_size,) + images.shape[1:], np.float32)
+    padded[:count] = images
+    return padded
+
+
+class OrtRunner:
+    """Logits of fixed-size batches through an ONNX model, on all CPU cores (free of MindSpore).
+
+    Raises:
+        BackendError: onnxruntime is missing or cannot load the model.
+    """
+
+    def __init__(self, model: Path, batch_size: int, threads: int = 0) -> None:
+        try:
+            import onnxruntime  # pylint: disable=import-outside-toplevel
+        except ImportError as error:
+            raise BackendError("the onnxruntime backend needs onnxruntime: "
+                               "pip install 'ghostnet-hub[onnx]'") from error
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or (os.cpu_count() or 1)
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+        try:
+            self._session = onnxruntime.InferenceSession(str(model), options,
+                                                         providers=["CPUExecutionProvider"])
+        except Exception as error:  # onnxruntime raises its own untyped exceptions
+            raise BackendError(f"{model}: ONNX Runtime cannot load it ({error})") from error
+        self._input = self._session.get_inputs()[0].name
+        self.batch_size = batch_size
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        """Logits ``(n, classes)`` for ``images`` ``(n, 3, H, W)``, ``n <= batch_size``."""
+        batch = pad_batch(images, self.batch_size)
+        outputs = self._session.run(None, {self._input: batch})
+        return np.asarray(outputs[0])[:len(images)]
+
+
+class MindSporeRunner:
+    """Logits of fixed-size batches through ``net`` compiled with ``mindspore.jit``.
+
+    Args:
+        net: a network in eval mode.
+        batch_size: the compiled batch size; calls may pass fewer images.
+    """
+
+    def __init__(self, net: "nn.Cell", batch_size: int) -> None:
+        import mindspore  # pylint: disable=import-outside-toplevel
+
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        net.set_train(False)
+        self.batch_size = batch_size
+        self._tensor = mindspore.Tensor
+        self._forward = mindspore.jit(net.construct)
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        """Logits ``(n, classes)`` for ``images`` ``(n, 3, H, W)``, ``n <= batch_size``."""
+        batch = pad_batch(images, self.batch_size)
+        return np.asarray(self._forward(self._tensor(batch)).asnumpy())[:len(images)]
+
+
+def _onnxruntime(spec: ResolvedWeights, batch_size: int,
+                 cache_dir: Path) -> Tuple[WeightsRecord, Runner]:
     entry = export_entry(spec, batch_size, cache_dir)
-    interface = entry.interface()
-    if interface is None:  # cache miss: the only step of this path that needs MindSpore
+    record = entry.record()
+    if record is None:  # cache miss: the only step of this path that needs MindSpore
         from .export import export_optimized_onnx  # pylint: disable=import-outside-toplevel
-        net, interface = load_network(spec)
+        net, record = load_network(spec)
         export_optimized_onnx(net, entry.model, batch_size=batch_size,
-                              image_size=interface.preprocessing.crop)
-        entry.write_sidecar(interface)
-    return interface, OrtRunner(entry.model, batch_size)
+                              image_size=record.preprocessing.crop)
+        entry.write_sidecar(record)
+    return record, OrtRunner(entry.model, batch_size)
 
 
-def _mindspore(spec: ModelSpec, batch_size: int) -> Tuple[ModelInterface, Runner]:
-    from .runtime_ms import MindSporeRunner  # pylint: disable=import-outside-toplevel
-    net, interface = load_network(spec)
-    return interface, MindSporeRunner(net, batch_size)
+def _mindspore(spec: ResolvedWeights, batch_size: int) -> Tuple[WeightsRecord, Runner]:
+    net, record = load_network(spec)
+    return record, MindSporeRunner(net, batch_size)
 
 
-def load_network(spec: ModelSpec) -> Tuple["nn.Cell", ModelInterface]:
-    """The restored eval-mode network of ``spec`` and its interface (MindSpore).
-
-    The checkpoint is read once, for its weights and for its metadata (class names and the
-    image size it was trained at).
+def load_network(spec: ResolvedWeights) -> Tuple["nn.Cell", WeightsRecord]:
+    """The restored eval-mode network of ``spec`` and the record of its weights (MindSpore):
+    the checkpoint is read once, for its weights and its metadata (class names and the image
+    size it was trained at), which refine ``spec.record``.
 
     Raises:
         CheckpointError: the checkpoint is unreadable or does not fit ``spec.arch``.
         UnknownModelError: ``spec.arch`` is not a GhostNet variant.
     """
     # pylint: disable=import-outside-toplevel
-    from .checkpoint_meta import read_meta
     from .factory import network_from_params
     from .foreign import load_foreign_params
-    from .labels import labels_for
 
-    source = str(spec.checkpoint)
     _, params = load_foreign_params(spec.checkpoint)
-    meta = read_meta(params, source)
-    net = network_from_params(spec.arch, params, source=source)
-    labels = labels_for(net.num_classes, checkpoint_names=meta.class_names, record=spec.record,
-                        source=source)
-    return net, ModelInterface(labels, spec.preprocessing.at_size(meta.image_size))
+    net = network_from_params(spec.arch, params,
+                              source=str(spec.checkpoint), record=spec.record,
+                              sha256=spec.sha256)
+    record = net.pretrained_cfg
+    assert record is not None  # network_from_params always sets it
+    return net, record

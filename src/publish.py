@@ -28,19 +28,16 @@ import mindspore as ms
 from .atomic import copy_file, write_text
 from .card import CardAsset, ModelCard, load_card, parse_card, render_card
 from .checkpoint import read_checkpoint
-from .checkpoint_meta import read_meta
+from .download import sha256_file
 from .errors import CardError, PublishError
-from .ghostnet import VARIANTS
-from .hashing import sha256_file
 from .index import write_listing
-from .pretrained import DEFAULT_PREPROCESSING
+from .registry import IMAGENET_PREPROCESSING, VARIANTS, read_meta
 from .run_log import METRICS_FILE, Row, read_metrics
 
 ASSETS_FOLDER = "assets"
 HASH_PREFIX_DIGITS = 16
 DEFAULT_REPO_LINK = "https://gitee.com/mindspore/models/tree/r1.5/research/cv/ghostnet"
 """Where GhostNet's code lives, as in this module's own card (ghostnet.md)."""
-ARCH_KEY = "arch"
 
 
 @dataclass(frozen=True)
@@ -83,7 +80,8 @@ def publish(request: PublishRequest) -> PublishResult:
     """
     source = Path(request.checkpoint)
     params = read_checkpoint(source)
-    model_name = _model_name(request.name, params, source)
+    meta = read_meta(params, str(source))
+    model_name = _model_name(request.name, meta.arch, source)
     for label, part in (("user", request.user), ("version", request.version),
                         ("dataset", request.dataset)):
         _check_part(label, part)
@@ -104,7 +102,6 @@ def publish(request: PublishRequest) -> PublishResult:
     if asset_digest is not None and asset_digest != digest and not request.force:
         raise PublishError(f"{asset_path}: exists with different bytes; pass --force")
 
-    meta = read_meta(params, str(source))
     names = meta.class_names or []
     metrics = read_metrics(source.parent / METRICS_FILE)
     link = f"{request.asset_base_url.rstrip('/')}/{asset_name}"
@@ -141,16 +138,15 @@ def publish(request: PublishRequest) -> PublishResult:
     return PublishResult(uid, card_path, asset_path, digest, changed=True)
 
 
-def _model_name(name: Optional[str], params: dict, source: Path) -> str:
-    recorded = params.get(ARCH_KEY)
-    chosen = name if name is not None else recorded if isinstance(recorded, str) else None
+def _model_name(name: Optional[str], recorded: Optional[str], source: Path) -> str:
+    chosen = name if name is not None else recorded
     if chosen is None:
         raise PublishError(f"{source}: records no arch; pass --name (one of "
                            f"{', '.join(VARIANTS)})")
     if chosen.lower() not in VARIANTS:
         raise PublishError(f"--name {chosen!r}: the hub client builds the network from the "
                            f"card's model-name, so it must be one of {', '.join(VARIANTS)}")
-    if isinstance(recorded, str) and recorded != chosen.lower():
+    if recorded is not None and recorded != chosen.lower():
         raise PublishError(f"--name {chosen!r}: {source} was trained as {recorded!r}")
     return chosen.lower()
 
@@ -187,10 +183,10 @@ def _evaluation(metrics: Sequence[Row]) -> Optional[str]:
 
 def _body(uid: str, model_name: str, names: Sequence[str], image_size: Optional[int],
           metrics: Sequence[Row]) -> str:
-    sized = DEFAULT_PREPROCESSING.at_size(image_size)
+    sized = IMAGENET_PREPROCESSING.at_size(image_size)
     resize, crop = sized.resize, sized.crop
-    mean = ", ".join(f"{m / 255:.3f}" for m in DEFAULT_PREPROCESSING.mean)
-    std = ", ".join(f"{s / 255:.3f}" for s in DEFAULT_PREPROCESSING.std)
+    mean = ", ".join(f"{m / 255:.3f}" for m in IMAGENET_PREPROCESSING.mean)
+    std = ", ".join(f"{s / 255:.3f}" for s in IMAGENET_PREPROCESSING.std)
     lines: List[str] = [
         "## Usage", "",
         "```python",
@@ -201,7 +197,7 @@ def _body(uid: str, model_name: str, names: Sequence[str], image_size: Optional[
         f"Fine-tune it further with `ghostnet finetune --model {uid} ...`.", "",
         "## Input preprocessing", "",
         f"Decode as RGB, resize the shorter side to {resize} pixels "
-        f"({DEFAULT_PREPROCESSING.interpolation}), crop the central {crop}x{crop} square, "
+        f"({IMAGENET_PREPROCESSING.interpolation}), crop the central {crop}x{crop} square, "
         f"normalize with mean ({mean}) x 255 and std ({std}) x 255, then HWC to CHW.", "",
         "## Labels", "",
     ]

@@ -1,6 +1,6 @@
 """Eval preprocessing: an image file in, the normalized CHW float32 array the network expects.
 
-The steps and their numbers come from a :class:`~.pretrained.Preprocessing` record, the data
+The steps and their numbers come from a :class:`~.registry.Preprocessing` record, the data
 kept beside each model, never from constants here: decode to RGB, resize the shorter side to
 ``resize``, center-crop ``crop``, subtract ``mean`` and divide by ``std`` (0-255 scale),
 HWC -> CHW.
@@ -12,6 +12,13 @@ Every failure is an :class:`~.errors.ImageError` naming the file, so a caller pr
 images can report the one and go on. Images over a pixel cap are refused from their header,
 before any pixel is decoded (a decompression bomb is a small file that claims a huge size).
 
+This is the one eval transform of the package: ``predict``, the exports, ``serve`` and the
+validation of fine-tuning all feed the network with it, so an accuracy measured during
+fine-tuning is measured on the pixels ``predict`` produces.
+
+Also here: which files count as images (:data:`IMAGE_SUFFIXES`), and the expansion of a
+command line's paths into image inputs (:func:`collect_images`).
+
 Deliberately free of MindSpore: the ONNX Runtime path of ``predict`` must start fast.
 """
 from __future__ import annotations
@@ -19,13 +26,14 @@ from __future__ import annotations
 import os
 import warnings
 from dataclasses import dataclass
-from typing import Union
+from pathlib import Path
+from typing import Iterable, List, Optional, Tuple, Union
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError, ImageTooLargeError
-from .pretrained import Preprocessing
+from .registry import IMAGENET_PREPROCESSING, Preprocessing
 
 MAX_PIXELS = 100_000_000
 """Default pixel cap (width x height): 100 megapixels, above common camera output."""
@@ -37,6 +45,9 @@ _INTERPOLATIONS = {
     "bicubic": Image.Resampling.BICUBIC,
     "nearest": Image.Resampling.NEAREST,
 }
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff",
+                            ".webp", ".ppm", ".pgm", ".pbm"})
+"""File suffixes taken as images when a folder is walked (predict inputs, training data)."""
 _WHITE = (255, 255, 255)
 _SIXTEEN_BIT_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N")
 
@@ -132,7 +143,7 @@ class EvalTransform:
             raise ValueError(f"max_pixels must be positive, got {self.max_pixels}")
 
     @property
-    def input_shape(self) -> tuple:
+    def input_shape(self) -> Tuple[int, int, int]:
         """``(3, crop, crop)``: the shape of one transformed image."""
         return (3, self.preprocessing.crop, self.preprocessing.crop)
 
@@ -165,3 +176,49 @@ class EvalTransform:
         mean = np.asarray(prep.mean, dtype=np.float32)
         std = np.asarray(prep.std, dtype=np.float32)
         return np.ascontiguousarray(((pixels - mean) / std).transpose(2, 0, 1))
+
+
+def resolve_data_config(net: object) -> Preprocessing:
+    """The eval preprocessing of a network built by this package (its ``pretrained_cfg``),
+    in the spirit of timm's ``resolve_data_config``; the ImageNet default for any other."""
+    record = getattr(net, "pretrained_cfg", None)
+    preprocessing = getattr(record, "preprocessing", None)
+    return preprocessing if isinstance(preprocessing, Preprocessing) else IMAGENET_PREPROCESSING
+
+
+def create_transform(config: Preprocessing, *, max_pixels: int = MAX_PIXELS) -> EvalTransform:
+    """The eval transform of ``config``: image file in, ``(3, crop, crop)`` float32 out."""
+    return EvalTransform(config, max_pixels=max_pixels)
+
+
+@dataclass(frozen=True)
+class Input:
+    """One input of a command line: an image path, or a path that yielded an error."""
+
+    path: str
+    error: Optional[str] = None
+
+
+def image_files(folder: Path) -> List[Path]:
+    """The image files under ``folder``, recursively, in sorted order."""
+    return sorted(child for child in folder.rglob("*")
+                  if child.suffix.lower() in IMAGE_SUFFIXES and child.is_file())
+
+
+def collect_images(paths: Iterable[str]) -> List[Input]:
+    """Expand ``paths`` into image inputs, in command-line order: files as given (whatever
+    their suffix: the decoder then decides), directories walked for image files. A missing
+    path, or a directory without a single image, is an input error of its own."""
+    inputs: List[Input] = []
+    for path in paths:
+        if os.path.isdir(path):
+            found = image_files(Path(path))
+            if not found:
+                inputs.append(Input(path, "directory holds no image files "
+                                          f"({', '.join(sorted(IMAGE_SUFFIXES))})"))
+            inputs.extend(Input(str(image)) for image in found)
+        elif os.path.exists(path):
+            inputs.append(Input(path))
+        else:
+            inputs.append(Input(path, "no such file or directory"))
+    return inputs

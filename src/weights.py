@@ -1,35 +1,34 @@
-"""From a name to a verified checkpoint on disk: card resolution plus asset fetching.
+"""From what a user names to verified weights on disk, with their record.
 
-This is the part of the hub client that :mod:`.factory` needs for ``pretrained=True`` or a
-uid, kept apart from :mod:`.hub` (which builds networks through the factory) so that the
-two do not import each other.
+The one resolver of "a ``.ckpt`` path, ``True``, or a hub name" (:func:`resolve_weights`),
+used by ``create_network``, the CLI (``--model``) and fine-tuning alike. A hub name (a uid,
+a short uid, a card URL or a card path) goes card -> index -> cache/download -> verify; the
+result carries the full sha256 that was verified, so nothing downstream hashes the file
+again, and the :class:`~.registry.WeightsRecord` of the weights as far as it is known
+before the checkpoint is read.
+
+Free of MindSpore: resolving a model must not cost MindSpore's import, so that ``predict``
+on a cached ONNX export starts fast.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Optional, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
-from . import verified
-from .cache import cache_folder, fetch_asset, safe_asset_name
+from .cache import cache_folder, fetch_asset, get_hub_dir, safe_asset_name, verify
 from .card import CardAsset, ModelCard, load_card
-from .errors import CardError
-from .hashing import sha256_file
-from .index import CardLocation, fetch_card, index_for, is_url, locate
+from .download import sha256_file
+from .errors import CardError, ModelSpecError
+from .index import CardLocation, IndexEntry, fetch_card, index_for, is_url, locate
+from .registry import PUBLISHED, WeightsRecord, base_record, published_record, variant_key
 from .settings import get_settings
 
-_hub_dir_override: Optional[Path] = None
-
-
-def get_hub_dir() -> Path:
-    """The cache root: what :func:`set_hub_dir` set, else ``MSHUB_CACHE_DIR`` (``~/.mscache``)."""
-    return _hub_dir_override if _hub_dir_override is not None else get_settings().cache_dir
-
-
-def set_hub_dir(path: Union[str, Path, None]) -> None:
-    """Use ``path`` as the cache root from now on in this process (None: back to the setting)."""
-    global _hub_dir_override
-    _hub_dir_override = None if path is None else Path(path).expanduser()
+CHECKPOINT_SUFFIX = ".ckpt"
+SAFETENSORS_SUFFIX = ".safetensors"
+"""timm's weights files (see :mod:`.foreign`)."""
+WEIGHTS_FILE_SUFFIXES = (CHECKPOINT_SUFFIX, SAFETENSORS_SUFFIX)
+"""A ``pretrained=`` or ``--model`` value with one of these suffixes is a local file."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +51,111 @@ class ResolvedCard:
     folder: Path
 
 
+@dataclass(frozen=True)
+class ResolvedWeights:
+    """Weights ready to restore: which network, from which verified file, fed how."""
+
+    source: str
+    """What the user named (``--model``, ``pretrained=``), for messages."""
+    checkpoint: Path
+    sha256: str
+    """Full hex SHA-256 of :attr:`checkpoint`."""
+    record: WeightsRecord
+    """What is known before reading the file: the variant, and the published record's
+    classes and preprocessing when the weights are published ones."""
+    card: Optional[ModelCard] = None
+    """The card the weights came from, for hub names."""
+
+    @property
+    def arch(self) -> str:
+        """The GhostNet variant (``ghostnet``, ``ghostnet_050``, ...), lower-case."""
+        return self.record.arch
+
+
+Weights = Union[bool, str, Path, ResolvedWeights]
+"""What ``pretrained=`` takes: False, True (the published weights), a ``.ckpt`` path, a hub
+name, or weights already resolved."""
+
+
+def resolve_weights(weights: Weights, arch: Optional[str] = None, *,
+                    quiet: bool = False) -> ResolvedWeights:
+    """Resolve ``weights`` into a verified local checkpoint and its record.
+
+    Args:
+        weights: ``True`` for ``arch``'s published weights (fetched through the hub client);
+            a ``.ckpt`` file (built as ``arch``); a hub name (built as its card's
+            ``model-name``); or a :class:`ResolvedWeights`, returned as it is.
+        arch: the variant to build; needed for ``True`` and a ``.ckpt`` file, and checked
+            against the card for a hub name.
+        quiet: no download progress bar.
+
+    Raises:
+        ModelSpecError: a checkpoint without ``arch``, a missing checkpoint file, a card
+            whose model is not ``arch``, or ``True`` for a variant without published weights.
+        UnknownModelError: ``arch`` (or the card's model-name) is not a variant.
+        HubNameError, CardError, OfflineError, DownloadError, IntegrityError: from the hub.
+    """
+    if isinstance(weights, ResolvedWeights):
+        if arch is not None and variant_key(arch) != weights.arch:
+            raise ModelSpecError(f"{weights.source}: these weights are {weights.arch}, "
+                                 f"not {arch.lower()}")
+        return weights
+    if weights is True:
+        return _published(arch)
+    if isinstance(weights, bool) or not isinstance(weights, (str, Path)):
+        raise TypeError(f"pretrained must be a bool, a checkpoint path or a hub name, "
+                        f"got {weights!r}")
+    if str(weights).lower().endswith(WEIGHTS_FILE_SUFFIXES):
+        return _checkpoint_file(str(weights), arch)
+    return _hub_name(str(weights), arch, quiet=quiet)
+
+
+def _published(arch: Optional[str]) -> ResolvedWeights:
+    if arch is None:
+        raise ModelSpecError("pretrained=True needs the model name")
+    record = published_record(variant_key(arch))
+    if record is None or record.uid is None:
+        with_weights = ", ".join(PUBLISHED)
+        raise ModelSpecError(f"{arch} has no published weights (models with weights: "
+                             f"{with_weights}); pass a checkpoint path or a hub name")
+    fetched = fetch(record.uid)
+    return ResolvedWeights(record.uid, fetched.checkpoint, fetched.sha256, record, fetched.card)
+
+
+def _checkpoint_file(model: str, arch: Optional[str]) -> ResolvedWeights:
+    if arch is None:
+        raise ModelSpecError(f"{model}: a checkpoint file needs --arch NAME (for example "
+                             "--arch ghostnet) to say which network it holds")
+    path = Path(model).expanduser()
+    if not path.is_file():
+        raise ModelSpecError(f"{model}: checkpoint file not found")
+    return ResolvedWeights(model, path.resolve(), sha256_file(path), base_record(arch))
+
+
+def _hub_name(model: str, arch: Optional[str], *, quiet: bool) -> ResolvedWeights:
+    fetched = fetch(model, quiet=quiet)
+    card_arch = variant_key(fetched.card.model_name)
+    if arch is not None and variant_key(arch) != card_arch:
+        raise ModelSpecError(f"{model}: its card builds {card_arch}, not {arch.lower()}")
+    record = record_for_card(fetched.card, fetched.sha256)
+    return ResolvedWeights(model, fetched.checkpoint, fetched.sha256, record, fetched.card)
+
+
+def record_for_card(card: ModelCard, sha256: Optional[str] = None) -> WeightsRecord:
+    """The record of a card's weights: the published record when the card is that of the
+    published weights, else the variant's base record with the card's asset and uid.
+
+    Raises:
+        UnknownModelError: the card's model-name is not a variant.
+    """
+    arch = variant_key(card.model_name)
+    published = published_record(arch)
+    if published is not None and sha256 is not None and published.sha256 == sha256:
+        return published
+    asset = checkpoint_asset(card) if card.assets else None
+    return replace(base_record(arch), url=asset.link if asset else None, sha256=sha256)
+
+
 def resolve_card(name: str, *, source: Optional[str] = None, force_reload: bool = False,
                  offline: Optional[bool] = None, index: Optional[str] = None) -> ResolvedCard:
     """Find, fetch (or read from the cache) and validate the card called ``name``.
@@ -71,9 +175,16 @@ def resolve_card(name: str, *, source: Optional[str] = None, force_reload: bool 
         return ResolvedCard(card, path, cache_folder(card.user_id.lower(), card.model_version,
                                                      root=root))
     where = index_for(source, settings.index if index is None else index)
-    location: CardLocation = locate(name, index=where, offline=offline, root=root)
+    location: CardLocation = locate(name, index=where, offline=offline, root=root,
+                                    known=published_cards())
     card, path = fetch_card(location, root=root, offline=offline, force_reload=force_reload)
     return ResolvedCard(card, path, path.parent)
+
+
+def published_cards() -> List[IndexEntry]:
+    """The cards of this module's published weights, known without asking the index."""
+    return [IndexEntry(record.uid, record.arch) for record in PUBLISHED.values()
+            if record.uid is not None]
 
 
 def checkpoint_asset(card: ModelCard) -> CardAsset:
@@ -111,14 +222,14 @@ def fetch(name: str, *, source: Optional[str] = None, force_reload: bool = False
     resolved = resolve_card(name, source=source, force_reload=force_reload, offline=offline,
                             index=index)
     asset = checkpoint_asset(resolved.card)
-    checkpoint = fetch_asset(asset.link, resolved.folder, asset.sha256, offline=offline,
-                             mirror=mirror, force=force_reload, progress=not quiet, quiet=quiet)
-    sha256 = verified.recorded_sha256(checkpoint) or sha256_file(checkpoint)
-    return FetchedModel(resolved.card, resolved.card_path, checkpoint, sha256)
+    cached = fetch_asset(asset.link, resolved.folder, asset.sha256, offline=offline,
+                         mirror=mirror, force=force_reload, progress=not quiet, quiet=quiet)
+    return FetchedModel(resolved.card, resolved.card_path, cached.path, cached.sha256)
 
 
-def cached_checkpoint(resolved: ResolvedCard) -> Tuple[Path, bool]:
-    """Where the card's checkpoint is (or would be) cached, and whether it is there verified.
+def cached_checkpoint(resolved: ResolvedCard) -> Tuple[Path, Optional[str]]:
+    """Where the card's checkpoint is (or would be) cached, and its full sha256 when it is
+    there and verified (None otherwise).
 
     Raises:
         CardError: the card has no ckpt asset.
@@ -126,4 +237,4 @@ def cached_checkpoint(resolved: ResolvedCard) -> Tuple[Path, bool]:
     """
     asset = checkpoint_asset(resolved.card)
     path = resolved.folder / safe_asset_name(asset.link)
-    return path, path.is_file() and verified.verify(path, asset.sha256)
+    return path, verify(path, asset.sha256) if path.is_file() else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from src.hashing import sha256_file
+from src.download import sha256_file
 
 USER, VERSION = "testuser", "1.0"
 

@@ -1,4 +1,4 @@
-"""Tests of src/cache.py and src/verified.py against a real HTTP server on 127.0.0.1."""
+"""Tests of src/cache.py (paths, locks, verified markers) against a real HTTP server on 127.0.0.1."""
 from __future__ import annotations
 
 import json
@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict
 
 import pytest
 
-import src.verified
+import src.cache
 from src.cache import cache_folder, card_path, fetch_asset, safe_asset_name
 from src.errors import (CachePathError, CardError, IntegrityError, OfflineError,
                         UnsafeAssetNameError)
@@ -40,13 +40,13 @@ def folder(tmp_path: Path) -> Path:
 def hash_calls(monkeypatch: pytest.MonkeyPatch) -> list:
     """Records every full hash of a cached file the verifier makes."""
     calls: list = []
-    real: Callable[[Path], str] = src.verified.sha256_file
+    real: Callable[[Path], str] = src.cache.sha256_file
 
     def counting(path: Path) -> str:
         calls.append(Path(path))
         return real(path)
 
-    monkeypatch.setattr(src.verified, "sha256_file", counting)
+    monkeypatch.setattr(src.cache, "sha256_file", counting)
     return calls
 
 
@@ -66,8 +66,11 @@ def no_sockets(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def fetch(url: str, folder: Path, sha256: str, **overrides: Any) -> Path:
-    return fetch_asset(url, folder, sha256, **{"offline": False, "mirror": "", **FAST,
-                                               **overrides})
+    """The cached path; checks that the full digest returned with it is the one expected."""
+    cached = fetch_asset(url, folder, sha256, **{"offline": False, "mirror": "", **FAST,
+                                                 **overrides})
+    assert len(cached.sha256) == 64 and cached.sha256.startswith(sha256.strip().lower())
+    return cached.path
 
 
 # -- names and paths --------------------------------------------------------------------------
@@ -263,7 +266,7 @@ url, folder, sha, go = sys.argv[1], Path(sys.argv[2]), sys.argv[3], float(sys.ar
 time.sleep(max(0.0, go - time.monotonic()))
 start = time.monotonic()
 path = fetch_asset(url, folder, sha, offline=False, mirror="", progress=False, quiet=True,
-                   max_retries=0, read_timeout=10)
+                   max_retries=0, read_timeout=10).path
 print(json.dumps({"start": start, "end": time.monotonic(), "path": str(path)}))
 """
 

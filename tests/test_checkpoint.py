@@ -7,7 +7,8 @@ import pytest
 
 from src.checkpoint import read_checkpoint, restore
 from src.errors import CheckpointError, MissingParametersError, ShapeMismatchError
-from src.ghostnet import CLASSIFIER_PARAMS, build_ghostnet
+from src.ghostnet import build_ghostnet
+from src.registry import CLASSIFIER_PARAMS
 from tests.zoo_checkpoint import zoo_entries
 
 
@@ -53,8 +54,8 @@ def test_dropped_head_keeps_fresh_classifier(zoo_checkpoint):
     net = build_ghostnet("ghostnet", num_classes=10)
     fresh = net.classifier.weight.asnumpy().copy()
     report = restore(net, read_checkpoint(zoo_checkpoint), source="zoo",
-                     drop_head=CLASSIFIER_PARAMS)
-    assert report.head_kept == tuple(sorted(CLASSIFIER_PARAMS))
+                     skip=CLASSIFIER_PARAMS)
+    assert report.skipped == tuple(sorted(CLASSIFIER_PARAMS))
     np.testing.assert_array_equal(net.classifier.weight.asnumpy(), fresh)
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from src.checkpoint import read_checkpoint
-from src.checkpoint_meta import read_meta
+from src.registry import read_meta
 from src.cli import main
 from src.convert import convert_checkpoint
 from src.errors import CheckpointError, OutputError

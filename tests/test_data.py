@@ -6,10 +6,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from src.data import (epoch_order, eval_dataset, eval_transforms,
+from src.data import (epoch_order, eval_dataset, eval_transform,
                       read_image_folder, train_dataset, train_transforms)
 from src.errors import DatasetError
-from src.pretrained import DEFAULT_PREPROCESSING
+from src.registry import IMAGENET_PREPROCESSING as DEFAULT_PREPROCESSING
+from src.transforms import EvalTransform
 from tests.image_folders import COLOURS, write_class_folder, write_image_folder
 
 
@@ -70,12 +71,23 @@ def test_eval_loader_keeps_order_and_last_partial_batch(tmp_path: Path) -> None:
     data = read_image_folder(write_image_folder(tmp_path, classes=2, per_class=5),
                              val_split=0.4)
     samples = data.train + data.val  # 10 images
-    batches = list(eval_dataset(samples, eval_transforms(DEFAULT_PREPROCESSING, 16), 4)
+    batches = list(eval_dataset(samples, eval_transform(DEFAULT_PREPROCESSING, 16), 4)
                    .create_tuple_iterator(output_numpy=True))
     assert [len(labels) for _, labels in batches] == [4, 4, 2]
     assert batches[0][0].shape == (4, 3, 16, 16) and batches[0][0].dtype == np.float32
     labels = np.concatenate([labels for _, labels in batches]).tolist()
     assert labels == [label for _, label in samples]
+
+
+def test_validation_sees_the_pixels_predict_sees(tmp_path: Path) -> None:
+    # predict's transform applied to each file, against what the val loader feeds the network
+    data = read_image_folder(write_image_folder(tmp_path, classes=2, per_class=3), 0.4)
+    predict_transform = EvalTransform(DEFAULT_PREPROCESSING.at_size(20))
+    (images, _), = eval_dataset(data.val, eval_transform(DEFAULT_PREPROCESSING, 20), 8) \
+        .create_tuple_iterator(output_numpy=True)
+    expected = np.stack([predict_transform(path) for path, _ in data.val])
+    np.testing.assert_array_equal(images, expected)
+    assert predict_transform.input_shape == (3, 20, 20)
 
 
 def test_shards_are_disjoint_and_make_the_global_batch() -> None:

@@ -38,6 +38,8 @@ FIRST_STEP_RTOL = 0.05
 LOSS_RTOL = 0.15
 
 
+pytestmark = pytest.mark.slow  # two msrun workers train
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

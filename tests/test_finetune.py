@@ -13,15 +13,17 @@ import numpy as np
 import pytest
 
 from src.checkpoint import read_checkpoint
-from src.checkpoint_meta import read_meta
+from src.registry import read_meta
 from src.cli import main
 from src.errors import OutputError
 from src.factory import create_network
 from src.finetune import build_network, finetune
 from src.finetune_config import FinetuneConfig
-from src.ghostnet import CLASSIFIER_PARAMS
+from src.registry import CLASSIFIER_PARAMS
 from src.optim import warmup_cosine
 from tests.image_folders import write_image_folder
+
+pytestmark = pytest.mark.slow  # real training runs
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ARCH = "ghostnet_050"  # the variant does not matter here; the smallest is the fastest

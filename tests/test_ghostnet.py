@@ -8,7 +8,8 @@ import mindspore as ms
 import numpy as np
 import pytest
 
-from src.ghostnet import NUM_FEATURES, VARIANTS, GhostNet, build_ghostnet, make_divisible
+from src.ghostnet import NUM_FEATURES, GhostNet, build_ghostnet, make_divisible
+from src.registry import VARIANTS
 
 REFERENCE = Path(__file__).parent / "data" / "reference"
 FOREIGN = Path(__file__).parent / "data" / "foreign"

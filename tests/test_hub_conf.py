@@ -5,12 +5,17 @@ import subprocess
 import sys
 import textwrap
 
+import mindspore as ms
 import numpy as np
 import pytest
+from mindspore import ops
+from PIL import Image
 
 import hub_conf
 import mindspore_hub_conf
-from src.ghostnet import VARIANTS
+from src.errors import ModelSpecError
+from src.registry import VARIANTS, meta_entries
+from src.transforms import create_transform, resolve_data_config
 from tests.conftest import REPO_ROOT
 
 
@@ -76,6 +81,34 @@ def test_features_only_backbone_from_checkpoint(zoo_net, zoo_checkpoint, small_b
                                   out_indices=(4,))
     (last,) = net(small_batch)
     np.testing.assert_array_equal(last.asnumpy(), zoo_net.forward_features(small_batch).asnumpy())
+
+
+def test_grayscale_network_adapts_the_rgb_first_conv(zoo_net, zoo_checkpoint, small_batch):
+    gray = hub_conf.create_network("ghostnet", pretrained=zoo_checkpoint, in_channels=1)
+    one_channel = small_batch[:, :1]
+    as_rgb = ops.tile(one_channel, (1, 3, 1, 1))  # a gray image seen as R = G = B
+    np.testing.assert_allclose(gray(one_channel).asnumpy(), zoo_net(as_rgb).asnumpy(),
+                               rtol=1e-4, atol=1e-3)  # float sums in another order
+    four = hub_conf.create_network("ghostnet", pretrained=zoo_checkpoint, in_channels=4)
+    assert four.conv_stem.weight.shape[1] == 4
+
+
+def test_network_carries_the_record_of_its_weights(tmp_path, small_batch):
+    trained = hub_conf.create_network("ghostnet_050", 3)
+    path = tmp_path / "three.ckpt"
+    ms.save_checkpoint(trained, str(path), append_dict=meta_entries(
+        ["cat", "dog", "eel"], image_size=40, arch="ghostnet_050"))
+    net = hub_conf.create_network("ghostnet_050", pretrained=path)
+    assert net.pretrained_cfg.labels() == ["cat", "dog", "eel"]
+    config = resolve_data_config(net)
+    assert (config.resize, config.crop) == (46, 40)
+    image = tmp_path / "photo.png"
+    Image.new("RGB", (64, 48), (10, 200, 30)).save(image)
+    assert create_transform(config)(image).shape == (3, 40, 40)
+    head = hub_conf.create_network("ghostnet_050", 5, pretrained=path).pretrained_cfg
+    assert head.num_classes == 5 and head.class_names is None  # a new head has no names
+    with pytest.raises(ModelSpecError, match="this checkpoint is ghostnet_050, not ghostnet"):
+        hub_conf.create_network("ghostnet", pretrained=path)
 
 
 @pytest.mark.parametrize("conf_file", ["mindspore_hub_conf.py", "hub_conf.py"])

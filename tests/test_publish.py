@@ -12,13 +12,13 @@ from src import hub
 from src.card import load_card
 from src.checkpoint import read_checkpoint
 from src.cli import main
-from src.checkpoint_meta import meta_entries
+from src.registry import meta_entries
 from src.errors import PublishError
 from src.factory import create_network
 from src.finetune import build_network
 from src.finetune_config import FinetuneConfig
-from src.ghostnet import CLASSIFIER_PARAMS
-from src.hashing import sha256_file
+from src.registry import CLASSIFIER_PARAMS
+from src.download import sha256_file
 from src.publish import PublishRequest, publish
 from src.settings import get_settings
 from tests.httpserver import FileServer

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from src.errors import ImageError, ImageTooLargeError
-from src.pretrained import DEFAULT_PREPROCESSING, Preprocessing
+from src.registry import IMAGENET_PREPROCESSING as DEFAULT_PREPROCESSING, Preprocessing
 from src.transforms import EvalTransform, load_rgb
 
 SMALL = Preprocessing(resize=36, crop=32)

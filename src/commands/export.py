@@ -43,12 +43,12 @@ def run(args: argparse.Namespace) -> int:
     """Export the model; 0 on success."""
     # pylint: disable=import-outside-toplevel
     from ..export import export_network
-    from ..model_spec import resolve_model
     from ..predictor import load_network
+    from ..weights import resolve_weights
 
-    spec = resolve_model(args.model, args.arch)
-    net, interface = load_network(spec)
-    size = args.image_size or interface.preprocessing.crop
+    spec = resolve_weights(args.model, args.arch)
+    net, record = load_network(spec)
+    size = args.image_size or record.preprocessing.crop
     path = export_network(net, args.output, args.format, batch_size=args.batch_size,
                           image_size=size)
     print(f"{path}: {args.format} for input ({args.batch_size}, 3, {size}, {size}) float32")

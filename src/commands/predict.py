@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Dict, TextIO
 
-from ..weights import get_hub_dir
+from ..cache import get_hub_dir
 
 if TYPE_CHECKING:
     from ..predictor import Prediction
@@ -75,11 +75,11 @@ def positive_int(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     """Classify every input; 0 when all succeeded, 1 when any failed, 2 on usage errors."""
     # pylint: disable=import-outside-toplevel
-    from ..image_files import collect_images
-    from ..model_spec import resolve_model
     from ..predictor import Predictor, choose_backend
+    from ..transforms import collect_images
+    from ..weights import resolve_weights
 
-    spec = resolve_model(args.model, args.arch)
+    spec = resolve_weights(args.model, args.arch)
     inputs = collect_images(args.paths)
     images = sum(1 for item in inputs if item.error is None)
     if images == 0:  # nothing to classify: report the inputs without loading the model
@@ -106,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _print(prediction: "Prediction", as_json: bool, out: TextIO) -> None:
     if as_json:
+        record: Dict[str, object]
         if prediction.error is not None:
             record = {"image": prediction.image, "error": prediction.error}
         else:

@@ -1,4 +1,7 @@
-"""``ghostnet publish CKPT``: put a checkpoint and its card into a hub index (see :mod:`..publish`)."""
+"""``ghostnet publish CKPT``: put a checkpoint and its card into a hub index.
+
+See :mod:`..publish` for the layout and the rules.
+"""
 from __future__ import annotations
 
 import argparse
@@ -7,7 +10,8 @@ from pathlib import Path
 
 EPILOG = """\
 writes <index>/assets/<sha256[:16]>_<name>_<dataset>.ckpt and
-<index>/<user>/<version>/<name>_<dataset>.md; load it with hub.load("<user>/<version>/<name>_<dataset>").
+<index>/<user>/<version>/<name>_<dataset>.md;
+load it with hub.load("<user>/<version>/<name>_<dataset>").
 
 example:
   ghostnet publish runs/digits/best.ckpt --index hub-index --user me --version 1.0 \\

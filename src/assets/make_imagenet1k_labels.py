@@ -3,7 +3,7 @@
 Usage (the wheel is only read, never committed)::
 
     pip download --no-deps -d /tmp/timm timm==1.0.31
-    python assets/make_imagenet1k_labels.py /tmp/timm/timm-1.0.31-py3-none-any.whl
+    python src/assets/make_imagenet1k_labels.py /tmp/timm/timm-1.0.31-py3-none-any.whl
 
 The class index is the position of the synset id in sorted order, the order the model zoo's
 ImageFolder training used (n01440764 = 0 ... n15075141 = 999). The script checks that timm's
