@@ -89,6 +89,15 @@ def variant_key(name: str) -> str:
     return key
 
 
+def is_variant(name: str) -> bool:
+    """Whether :func:`variant_key` takes ``name`` (any case, or an alias)."""
+    try:
+        variant_key(name)
+    except UnknownModelError:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class Preprocessing:
     """The eval transform a set of weights expects.
