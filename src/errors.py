@@ -249,3 +249,8 @@ class SettingsError(GhostnetHubError, ValueError):
 
 class LabelsError(GhostnetHubError, ValueError):
     """A label list that is missing, malformed, or does not fit the model's outputs."""
+
+
+class HubInstallError(GhostnetHubError):
+    """``ghostnet hub-install`` cannot place the module: the folder the real client reads is
+    taken by something else, or the card is not the one this module knows. Names the path."""
