@@ -10,8 +10,8 @@ this under the file name the client imports. Model names and their descriptions:
     ghostnet_130    GhostNet 1.3x with SE
     ghostnet_600    GhostNet-600 of the model zoo (also ``ghostnet-600``, the hub card's name)
 
-``pretrained`` takes the model zoo's, mindcv's and timm's checkpoints (see ``src/foreign.py``).
-``list_models()`` returns the same, from the network's own variant table.
+``list_models()`` returns the same, from the network's own variant table. ``pretrained``
+takes the model zoo's, mindcv's and timm's checkpoints (see ``src/foreign.py``).
 """
 import os
 import sys
