@@ -254,3 +254,11 @@ class LabelsError(GhostnetHubError, ValueError):
 class HubInstallError(GhostnetHubError):
     """``ghostnet hub-install`` cannot place the module: the folder the real client reads is
     taken by something else, or the card is not the one this module knows. Names the path."""
+
+
+class ServeError(GhostnetHubError):
+    """An inference server that cannot start (a port in use, an address it may not bind)."""
+
+
+class QuantizeError(GhostnetHubError):
+    """An int8 model that cannot be made, or that the accuracy gate refuses to write."""

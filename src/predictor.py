@@ -3,7 +3,8 @@
 The backend is picked once: ``onnxruntime`` (the fast CPU path, used by ``auto`` whenever
 onnxruntime is installed) or ``mindspore`` in graph mode. The ONNX Runtime path looks up the
 export cache first; when the export is there, nothing here imports MindSpore. Only a cache
-miss (or the MindSpore backend) loads the checkpoint with MindSpore.
+miss (or the MindSpore backend) loads the checkpoint with MindSpore. A self-describing ONNX
+model file (``ghostnet quantize``'s int8 output) runs as it is, on ONNX Runtime only.
 
 Both backends run a graph compiled (or exported) for one batch shape: a shorter last batch
 is padded with zeros to it (:func:`pad_batch`) and the padding's outputs dropped, so the
@@ -27,6 +28,7 @@ import numpy as np
 
 from .errors import BackendError, ImageError
 from .export import export_entry
+from .onnx_model import ONNX_SUFFIX, load_model_file
 from .registry import WeightsRecord
 from .transforms import MAX_PIXELS, EvalTransform, Input
 from .weights import ResolvedWeights
@@ -88,7 +90,11 @@ class Predictor:
         self.backend = backend
         self.batch_size = batch_size
         self._run: Runner
-        if backend == "onnxruntime":
+        if spec.checkpoint.suffix.lower() == ONNX_SUFFIX:
+            if backend != "onnxruntime":
+                raise BackendError(f"{spec.source}: an ONNX model runs on onnxruntime only")
+            self.record, self._run = load_model_file(spec.checkpoint)
+        elif backend == "onnxruntime":
             self.record, self._run = _onnxruntime(spec, batch_size, cache_dir)
         elif backend == "mindspore":
             self.record, self._run = _mindspore(spec, batch_size)

@@ -46,7 +46,7 @@ from .atomic import copy_file, write_text
 from .card import CardAsset, ModelCard, load_card, parse_card, render_card
 from .checkpoint import ParamDict, read_checkpoint
 from .download import sha256_file
-from .errors import CardError, PublishError
+from .errors import CardError, GhostnetHubError, PublishError
 from .factory import network_from_params
 from .hub_rules import dataset_problem, hub_problems
 from .index import write_listing
@@ -81,6 +81,9 @@ class PublishRequest:
     force: bool = False
     local_dataset: bool = False
     """Take a ``dataset`` the public hub does not accept: for a project-local index only."""
+    int8: Optional[Path] = None
+    """An int8 ONNX model of the checkpoint (``ghostnet quantize``), published as the card's
+    second asset (``file-format: onnx``)."""
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,7 @@ def _publish_weights(request: PublishRequest, weights: Path, *, uid: str, card_p
     asset_path = request.index / ASSETS_FOLDER / asset_name
     existing = _published_sha256(card_path)
     asset_digest = sha256_file(asset_path) if asset_path.is_file() else None
-    if existing == digest and asset_digest == digest:
+    if existing == digest and asset_digest == digest and request.int8 is None:
         return PublishResult(uid, card_path, asset_path, digest, changed=False, size=size)
     if existing is not None and existing != digest and not request.force:
         raise PublishError(f"{card_path}: already publishes a different checkpoint "
@@ -147,6 +150,14 @@ def _publish_weights(request: PublishRequest, weights: Path, *, uid: str, card_p
     names = meta.class_names or []
     metrics = read_metrics(source.parent / METRICS_FILE)
     link = f"{request.asset_base_url.rstrip('/')}/{asset_name}"
+    assets = [CardAsset(file_format="ckpt", link=link, sha256=digest)]
+    int8_copy = None
+    if request.int8 is not None:
+        int8_digest = _int8_digest(request.int8, model_name)
+        int8_name = f"{int8_digest[:HASH_PREFIX_DIGITS]}_{card_name}_int8.onnx"
+        assets.append(CardAsset(file_format="onnx", sha256=int8_digest,
+                                link=f"{request.asset_base_url.rstrip('/')}/{int8_name}"))
+        int8_copy = (request.int8, asset_path.with_name(int8_name))
     card = ModelCard(
         source=str(card_path),
         model_name=model_name,
@@ -164,7 +175,7 @@ def _publish_weights(request: PublishRequest, weights: Path, *, uid: str, card_p
         mindspore_version=".".join(ms.__version__.split(".")[:2]),
         license="Apache2.0",
         summary=f"{model_name} fine-tuned on {request.dataset}",
-        assets=(CardAsset(file_format="ckpt", link=link, sha256=digest),),
+        assets=tuple(assets),
         preamble=f"# {card_name}",
         body=_body(uid, model_name, names, meta.image_size, metrics, num_classes, size),
     )
@@ -175,6 +186,8 @@ def _publish_weights(request: PublishRequest, weights: Path, *, uid: str, card_p
     card_path.parent.mkdir(parents=True, exist_ok=True)
     if asset_digest != digest:
         copy_file(weights, asset_path)
+    if int8_copy is not None:
+        copy_file(*int8_copy)
     write_text(card_path, text)
     write_listing(request.index)
     return PublishResult(uid, card_path, asset_path, digest, changed=True, size=size)
@@ -225,6 +238,21 @@ def _model_name(name: Optional[str], recorded: Optional[str], source: Path) -> s
     if recorded is not None and recorded != chosen.lower():
         raise PublishError(f"--name {chosen!r}: {source} was trained as {recorded!r}")
     return chosen.lower()
+
+
+def _int8_digest(path: Path, model_name: str) -> str:
+    """The sha256 of an int8 model file, once checked to be one of ``model_name``."""
+    # pylint: disable=import-outside-toplevel
+    from .onnx_model import ort_session, read_record
+
+    try:
+        record = read_record(ort_session(path, threads=1), str(path))
+    except GhostnetHubError as error:
+        raise PublishError(f"--int8 {path}: not an ONNX model of ghostnet quantize "
+                           f"({error})") from error
+    if record.arch != model_name:
+        raise PublishError(f"--int8 {path}: a model of {record.arch}, not {model_name}")
+    return sha256_file(path)
 
 
 def _check_part(label: str, part: str) -> None:

@@ -4,6 +4,7 @@ A command module exposes ``register(subparsers)``, which adds its parser and set
 ``run=<function(args) -> int>`` as the parser default.
 """
 from . import (convert, export, finetune, hub_install, info, list_models, predict, publish,
-               validate)
+               quantize, serve, validate)
 
-COMMANDS = (predict, info, list_models, export, validate, finetune, publish, hub_install, convert)
+COMMANDS = (predict, info, list_models, export, validate, finetune, publish, hub_install, serve,
+            quantize, convert)
