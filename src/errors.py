@@ -69,6 +69,42 @@ class ShapeMismatchError(CheckpointError):
         super().__init__(f"{source}: {len(self.mismatches)} shape mismatch(es): {shown}")
 
 
+class UnknownCheckpointFamilyError(CheckpointError):
+    """A checkpoint whose tensor names fit none of the naming families this module reads."""
+
+    def __init__(self, source: str, names: Sequence[str], reason: str) -> None:
+        self.source = source
+        self.names = tuple(names)
+        shown = ", ".join(self.names[:5])
+        super().__init__(f"{source}: {reason} (first tensors: {shown or 'none'})")
+
+
+class UnmappedTensorsError(CheckpointError):
+    """Tensors of a foreign checkpoint that match no name of its family: never dropped silently."""
+
+    def __init__(self, source: str, family: str, names: Sequence[str]) -> None:
+        self.source = source
+        self.family = family
+        self.names = tuple(names)
+        shown = ", ".join(self.names[:10])
+        more = f" and {len(self.names) - 10} more" if len(self.names) > 10 else ""
+        super().__init__(f"{source}: {len(self.names)} tensor(s) match no {family} name of "
+                         f"GhostNet: {shown}{more}")
+
+
+class ForeignTensorsMissingError(CheckpointError):
+    """A BatchNorm or SE of a foreign checkpoint with some of its tensors absent."""
+
+    def __init__(self, source: str, family: str, names: Sequence[str]) -> None:
+        self.source = source
+        self.family = family
+        self.names = tuple(names)
+        shown = ", ".join(self.names[:10])
+        more = f" and {len(self.names) - 10} more" if len(self.names) > 10 else ""
+        super().__init__(f"{source}: {family} checkpoint lacks {len(self.names)} tensor(s) of "
+                         f"modules it partly holds: {shown}{more}")
+
+
 class DownloadError(GhostnetHubError, OSError):
     """A download that failed: bad URL or scheme, network error, timeout, or retries spent.
 

@@ -52,7 +52,7 @@ from .optim import freeze, momentum_optimizer, warmup_cosine
 from .registry import (BEST_TOP1_KEY, EPOCH_KEY, IMAGENET_PREPROCESSING, VARIANTS,
                        Preprocessing, meta_entries, read_meta, scalar_entry, variant_key)
 from .run_log import CURVES_FILE, METRICS_FILE, Row, draw_curves, read_metrics, write_metrics
-from .weights import resolve_weights
+from .weights import WEIGHTS_FILE_SUFFIXES, resolve_weights
 
 LAST_CHECKPOINT = "last.ckpt"
 BEST_CHECKPOINT = "best.ckpt"
@@ -254,7 +254,7 @@ def build_network(config: FinetuneConfig, num_classes: int, *, arch: Optional[st
     arch = config.arch if arch is None else arch
     if from_scratch or config.model is None:
         return create_network(arch, num_classes, drop_rate=config.drop_rate), arch
-    is_file = config.model.lower().endswith(".ckpt")
+    is_file = config.model.lower().endswith(WEIGHTS_FILE_SUFFIXES)
     weights = resolve_weights(config.model, arch if is_file else None,
                               quiet=not config.progress)
     return create_network(weights.arch, num_classes, pretrained=weights,

@@ -263,10 +263,10 @@ def load_network(spec: ResolvedWeights) -> Tuple["nn.Cell", WeightsRecord]:
         UnknownModelError: ``spec.arch`` is not a GhostNet variant.
     """
     # pylint: disable=import-outside-toplevel
-    from .checkpoint import read_checkpoint
     from .factory import network_from_params
+    from .foreign import load_foreign_params
 
-    params = read_checkpoint(spec.checkpoint)
+    _, params = load_foreign_params(spec.checkpoint)
     problem = weights_problem(named_arrays(params))
     if problem is not None:
         raise UnstableWeightsError(f"{spec.source}: {problem}; refusing to predict with it")

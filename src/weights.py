@@ -28,6 +28,10 @@ from .settings import get_settings
 from .uid import newest_first
 
 CHECKPOINT_SUFFIX = ".ckpt"
+SAFETENSORS_SUFFIX = ".safetensors"
+"""timm's weights files (see :mod:`.foreign`)."""
+WEIGHTS_FILE_SUFFIXES = (CHECKPOINT_SUFFIX, SAFETENSORS_SUFFIX)
+"""A ``pretrained=`` or ``--model`` value with one of these suffixes is a local file."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +111,7 @@ def resolve_weights(weights: Weights, arch: Optional[str] = None, *,
     if isinstance(weights, bool) or not isinstance(weights, (str, Path)):
         raise TypeError(f"pretrained must be a bool, a checkpoint path or a hub name, "
                         f"got {weights!r}")
-    if str(weights).lower().endswith(CHECKPOINT_SUFFIX):
+    if str(weights).lower().endswith(WEIGHTS_FILE_SUFFIXES):
         return _checkpoint_file(str(weights), arch)
     if str(weights).lower().endswith(ONNX_SUFFIX):
         return _onnx_file(str(weights), arch)
