@@ -57,7 +57,9 @@ def scan_cache(root: Path) -> List[CacheEntry]:
         linked.update(assets)
         entries.append(_entry(uid, (card,), assets))
     for folder in sorted({path.parent for path in root.rglob("*")
-                          if path.suffix in ASSET_SUFFIXES and path.is_file()}):
+                          if path.suffix in ASSET_SUFFIXES and path.is_file()
+                          and not any(part.startswith(".")  # a download's temp folder
+                                      for part in path.relative_to(root).parts)}):
         if folder.name == EXPORTS_DIRNAME and folder.parent == root:
             continue
         loose = tuple(path for path in sorted(folder.iterdir())

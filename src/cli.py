@@ -17,7 +17,7 @@ from typing import List, Optional
 
 from . import __version__
 from .commands import COMMANDS
-from .errors import GhostnetHubError, ModelSpecError, OptionError
+from .errors import FinetuneOptionsError, GhostnetHubError, ModelSpecError, OptionError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -67,7 +67,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt:
         print("ghostnet: interrupted", file=sys.stderr)
         return 130
-    except (ModelSpecError, OptionError) as error:  # options that cannot work
+    except (ModelSpecError, OptionError, FinetuneOptionsError) as error:  # bad options
         if args.debug:
             traceback.print_exc()
         print(f"ghostnet {args.command}: error: {error}", file=sys.stderr)

@@ -29,7 +29,7 @@ from .card import ModelCard
 from .checkpoint import ParamDict, model_params, read_checkpoint, restore
 from .errors import CardError, HubConfError, UntrustedRepoError
 from .factory import create_network
-from .registry import MODEL_NAMES, variant_key
+from .registry import MODEL_NAMES, is_variant, variant_key
 from .weights import (FetchedModel, ResolvedWeights, cached_checkpoint, checkpoint_asset, fetch,
                       list_cards, record_for_card, resolve_card, resolve_weights)
 
@@ -198,7 +198,7 @@ def check_loadable(card: ModelCard) -> List[str]:
         notes.append("no ckpt asset: it loads with pretrained=False only")
     else:
         safe_asset_name(asset.link)
-    if card.model_name.lower() not in MODEL_NAMES:
+    if not is_variant(card.model_name):
         notes.append(f"model-name {card.model_name!r} is not a GhostNet variant "
                      f"({', '.join(MODEL_NAMES)}): it loads with repo_dir=<its code> and "
                      "trust_repo=True only")

@@ -28,8 +28,10 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, List, Optional, 
 
 import numpy as np
 
-from .errors import BackendError, ImageError, ModelSpecError
+from .errors import (BackendError, ImageError, ModelSpecError, NonFiniteOutputError,
+                     UnstableWeightsError)
 from .export import export_entry
+from .numerics import named_arrays, non_finite_rows, weights_problem
 from .onnx_model import ONNX_SUFFIX, load_model_file
 from .registry import WeightsRecord, base_record, read_meta
 from .transforms import MAX_PIXELS, EvalTransform, Input
@@ -111,7 +113,12 @@ class Predictor:
         return self._run(images)
 
     def predict(self, inputs: Iterable[Input], topk: int) -> Iterator[Prediction]:
-        """Predictions for ``inputs``, in order, one per input."""
+        """Predictions for ``inputs``, in order, one per input.
+
+        Raises:
+            NonFiniteOutputError: the model's outputs for a batch hold NaN or infinities;
+                no probability of that batch is given.
+        """
         pending: List[Tuple[str, Optional[np.ndarray], Optional[str]]] = []
         loaded = 0
         for item in inputs:
@@ -132,7 +139,16 @@ class Predictor:
     def _flush(self, pending: Sequence[Tuple[str, Optional[np.ndarray], Optional[str]]],
                topk: int) -> Iterator[Prediction]:
         arrays = [array for _, array, _ in pending if array is not None]
-        probs = iter(softmax(self._run(np.stack(arrays))) if arrays else ())
+        logits = self._run(np.stack(arrays)) if arrays else np.zeros((0, 1), np.float32)
+        bad = non_finite_rows(logits)
+        if len(bad):
+            images = [path for path, array, _ in pending if array is not None]
+            shown = ", ".join(images[int(row)] for row in bad[:3])
+            raise NonFiniteOutputError(
+                f"{self.spec.source}: the model gives non-finite outputs (NaN or infinity) for "
+                f"{len(bad)} input(s) ({shown}{', ...' if len(bad) > 3 else ''}); its weights "
+                "are broken, as after a diverged training run")
+        probs = iter(softmax(logits))
         for path, array, error in pending:
             if array is None:
                 yield Prediction(image=path, error=error)
@@ -249,15 +265,20 @@ def load_network(spec: ResolvedWeights) -> Tuple["nn.Cell", WeightsRecord]:
 
     Raises:
         CheckpointError: the checkpoint is unreadable or does not fit ``spec.arch``.
+        UnstableWeightsError: the weights hold NaN or infinities, or exploded BatchNorm
+            statistics (see :mod:`.numerics`).
         UnknownModelError: ``spec.arch`` is not a GhostNet variant.
         ModelSpecError: the checkpoint records another architecture than the one named, or
             none was named and it records none.
     """
     # pylint: disable=import-outside-toplevel
-    from .checkpoint import read_checkpoint
     from .factory import network_from_params
+    from .foreign import load_foreign_params
 
-    params = read_checkpoint(spec.checkpoint)
+    _, params = load_foreign_params(spec.checkpoint)
+    problem = weights_problem(named_arrays(params))
+    if problem is not None:
+        raise UnstableWeightsError(f"{spec.source}: {problem}; refusing to predict with it")
     arch, known = spec.arch, spec.record
     if not spec.arch_known:  # a .ckpt named without --arch: the one it records
         recorded = read_meta(params, str(spec.checkpoint)).arch

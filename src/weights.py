@@ -31,6 +31,10 @@ from .uid import newest_first
 CHECKPOINT_SUFFIX = ".ckpt"
 DEFAULT_ARCH = "ghostnet"
 """The stand-in variant of a ``.ckpt`` named without one, until its own record is read."""
+SAFETENSORS_SUFFIX = ".safetensors"
+"""timm's weights files (see :mod:`.foreign`)."""
+WEIGHTS_FILE_SUFFIXES = (CHECKPOINT_SUFFIX, SAFETENSORS_SUFFIX)
+"""A ``pretrained=`` or ``--model`` value with one of these suffixes is a local file."""
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,7 @@ def resolve_weights(weights: Weights, arch: Optional[str] = None, *,
     if isinstance(weights, bool) or not isinstance(weights, (str, Path)):
         raise TypeError(f"pretrained must be a bool, a checkpoint path or a hub name, "
                         f"got {weights!r}")
-    if str(weights).lower().endswith(CHECKPOINT_SUFFIX):
+    if str(weights).lower().endswith(WEIGHTS_FILE_SUFFIXES):
         return _checkpoint_file(str(weights), arch)
     if str(weights).lower().endswith(ONNX_SUFFIX):
         return _onnx_file(str(weights), arch)
@@ -128,8 +132,7 @@ def resolve_weights(weights: Weights, arch: Optional[str] = None, *,
     return _hub_name(str(weights), arch, quiet=quiet)
 
 
-FOREIGN_SUFFIXES = (".bin", ".pt", ".pth", ".safetensors", ".mindir", ".h5", ".npz", ".pkl",
-                    ".msgpack")
+FOREIGN_SUFFIXES = (".bin", ".pt", ".pth", ".mindir", ".h5", ".npz", ".pkl", ".msgpack")
 """Weights files of other frameworks or formats, refused with a message saying what fits."""
 EXPECTED = ("a MindSpore .ckpt file, an .onnx file of ghostnet quantize, a hub uid "
             "'user/version/card', or a model card (.md)")

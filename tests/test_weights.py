@@ -77,7 +77,7 @@ def test_info_reads_the_architecture_from_the_checkpoint(
     assert "variant" in out and "ghostnet_050:" in out and "3 (cat, dog, fox" in out
 
 
-@pytest.mark.parametrize("name", ["weights.bin", "model.safetensors", "folder"])
+@pytest.mark.parametrize("name", ["weights.bin", "model.pth", "folder"])
 def test_foreign_files_and_folders_say_what_was_expected(
         name: str, tmp_path: Path, image: Path, capsys: pytest.CaptureFixture) -> None:
     path = tmp_path / name

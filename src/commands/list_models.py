@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 EPILOG = """\
 examples:
@@ -31,14 +32,20 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print one card per line; 0 on success."""
+    """Print one card per line; 0 on success. Malformed ``index.json`` entries the listing
+    skipped are reported on stderr, one ``warning:`` line each; an empty listing says what
+    was looked at."""
     # pylint: disable=import-outside-toplevel
     from ..cache import get_hub_dir
-    from ..index import index_for
+    from ..index import SkippedEntryWarning, index_for
     from ..settings import get_settings
     from ..weights import list_cards
 
-    entries = list_cards(source=args.source, index=args.index, offline=args.offline)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SkippedEntryWarning)
+        entries = list_cards(source=args.source, index=args.index, offline=args.offline)
+    for warning in caught:
+        print(f"warning: {warning.message}", file=sys.stderr)
     if not entries:  # say what was looked at, rather than print nothing
         settings = get_settings()
         offline = settings.offline if args.offline is None else args.offline
