@@ -181,6 +181,7 @@ def test_divergence_stops_the_run_and_keeps_the_last_good_checkpoint(
         trained: Path, colours: Path, tmp_path: Path) -> None:
     output = tmp_path / "run"
     shutil.copytree(trained, output)
+    (output / "config.json").unlink()  # no saved options: the resume may change the lr
     last = output / "last.ckpt"
     good = sha256_file(last)
     metrics = (output / "metrics.csv").read_text()
@@ -191,4 +192,4 @@ def test_divergence_stops_the_run_and_keeps_the_last_good_checkpoint(
     assert f"{last} (after epoch 3) is the last good checkpoint" in str(caught.value)
     assert sha256_file(last) == good and (output / "metrics.csv").read_text() == metrics
     assert sorted(path.name for path in output.iterdir()) == \
-        ["best.ckpt", "curves.png", "last.ckpt", "metrics.csv", "split.json"]
+        ["best.ckpt", "config.json", "curves.png", "last.ckpt", "metrics.csv", "split.json"]
