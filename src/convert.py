@@ -76,7 +76,7 @@ def convert_checkpoint(source: Union[str, Path], destination: Union[str, Path], 
     arch = infer_arch(params, str(source)) if arch is None else variant_key(arch)
     net = network_from_params(arch, as_params(params), source=str(source))
     names, names_from = _class_names(class_names, params, net.num_classes, str(source))
-    with atomic_path(destination) as temporary:
+    with atomic_path(destination, suffix=".ckpt") as temporary:
         ms.save_checkpoint(net, str(temporary),
                            append_dict=dict(meta_entries(names, image_size, arch)))
     return ConvertResult(destination, conversion, arch, inferred, net.num_classes, names,
