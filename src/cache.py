@@ -7,6 +7,8 @@ The layout is the MindSpore Hub client's, so an existing ``~/.mscache`` keeps wo
     <root>/<user>/<version>/<asset file>.lock       cross-process lock (kept; see _asset_lock)
     <root>/<user>/<version>/<asset file>.verified.json   the verified marker (below)
 
+and, for a card with a 4-part uid, ``<root>/<user>/<device>/<version>/...`` likewise.
+
 Every path part comes from a card or a URL, so each is checked before use: user, version and
 card names are single plain path parts that resolve inside the root, and the asset's file
 name is the URL's last path part, percent-decoded, with a known weights suffix. All of it is
@@ -70,13 +72,16 @@ class CachedFile:
     sha256: str
 
 
-def cache_folder(user: str, version: str, *, root: Optional[Path] = None) -> Path:
-    """``<root>/<user>/<version>``, the folder of one card and its asset (not created here).
+def cache_folder(user: str, version: str, *, root: Optional[Path] = None,
+                 device: Optional[str] = None) -> Path:
+    """``<root>/<user>/[<device>/]<version>``, the folder of one card and its asset (not
+    created here).
 
     Args:
         user: the hub user, e.g. ``mindspore``.
         version: the hub version folder, e.g. ``1.5``.
         root: the cache root; ``None`` means :func:`get_hub_dir`.
+        device: the device part of a 4-part uid (``gpu`` in ``noah-cvlab/gpu/1.0/...``).
 
     Raises:
         CachePathError: a part is empty, hidden, absolute, holds a separator or ``..``, or
@@ -84,20 +89,24 @@ def cache_folder(user: str, version: str, *, root: Optional[Path] = None) -> Pat
         SettingsError: ``root`` is ``None`` and the environment is invalid.
     """
     root = Path(get_hub_dir() if root is None else root)
-    folder = root / _plain_part(user) / _plain_part(version)
+    folder = root / _plain_part(user)
+    if device is not None:
+        folder = folder / _plain_part(device)
+    folder = folder / _plain_part(version)
     if not folder.resolve().is_relative_to(root.resolve()):
         raise CachePathError(str(folder), f"resolves outside the cache root {root}")
     return folder
 
 
-def card_path(user: str, version: str, card: str, *, root: Optional[Path] = None) -> Path:
-    """``<root>/<user>/<version>/<card>.md``, where a card is cached.
+def card_path(user: str, version: str, card: str, *, root: Optional[Path] = None,
+              device: Optional[str] = None) -> Path:
+    """``<root>/<user>/[<device>/]<version>/<card>.md``, where a card is cached.
 
     Raises:
         CachePathError: a part could escape the cache root (see :func:`cache_folder`).
         SettingsError: ``root`` is ``None`` and the environment is invalid.
     """
-    return cache_folder(user, version, root=root) / f"{_plain_part(card)}.md"
+    return cache_folder(user, version, root=root, device=device) / f"{_plain_part(card)}.md"
 
 
 def safe_asset_name(url: str) -> str:

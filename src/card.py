@@ -2,11 +2,17 @@
 
 A hub card is a markdown file with a YAML header between exactly two lines that start with
 ``---``; the hub's client reads the header, the website shows the markdown. This module
-applies the hub's own rules (required fields, allowed module types, used-for values and file
-formats, no stray ``:`` in plain values) and a few stricter ones of ours, because a card we
-publish must also be safe to download from:
+applies the hub's own rules as its validator (``ValidMarkdown`` in mindspore-ai/hub) does:
+required fields must be present (most may be empty), ``module-type`` is split on its first
+``-`` and the part before it must be a known category (``cv-super-resolution`` is ``cv``),
+``used-for`` values and file formats come from fixed lists, no stray ``:`` in plain values,
+``evaluation: -`` means no evaluation, and a repeated field takes its last value (with a
+warning). The rest of the hub's gate for new cards (data set names, repo-link shape) is in
+:mod:`.hub_rules`. A few rules are ours, because the real client cannot load a card that
+breaks them, and a card must be safe to download from:
 
-- ``model-name`` is required, since the hub's uid and our registry are built from it.
+- ``model-name``, ``module-type``, ``used-for`` and ``repo-link`` must not be empty: the
+  client builds the network from ``model-name`` and clones ``repo-link``.
 - ``asset-sha256`` is read from the header's source text, never as a YAML number (a hash such
   as ``12345678`` would otherwise become an int), and must be hex. 64 digits is a full
   SHA-256; 8 to 63 digits are accepted as a prefix, with a :class:`WeakHashWarning`.
@@ -43,6 +49,8 @@ REQUIRED_FIELDS = (
     "update-time", "repo-link", "user-id", "used-for", "mindspore-version", "license",
     "summary")
 OPTIONAL_FIELDS = ("train-dataset", "evaluation", "asset", "accuracy", "allow-cache-ckpt")
+HUB_ONLY_FIELDS = ("input-shape", "train-backend", "infer-backend", "featured-image")
+"""Fields the hub's validator knows that this client does not read: no warning for them."""
 ASSET_FIELDS = ("file-format", "asset-link", "asset-sha256")
 
 MODULE_TYPES = ("gnn", "rl", "audio", "cv", "cvtmodel", "nlp", "recommend", "cross", "hpc",
@@ -52,6 +60,13 @@ FILE_FORMATS = ("air", "ckpt", "onnx", "mindir", "mslite")
 LINK_SCHEMES = ("http", "https", "file")
 COLON_ALLOWED = ("repo-link", "asset", "evaluation")
 """The hub forbids ``:`` in every other value: its website splits header lines on it."""
+MAY_BE_EMPTY = ("backbone-name", "model-version", "author", "update-time", "user-id",
+                "mindspore-version", "license", "summary")
+"""Required fields the hub only wants present: an empty value is read as ``""``."""
+MODULE_TYPE_DETAIL = "-"
+"""``module-type`` is ``<category>`` or ``<category>-<detail>``; the detail is free text."""
+_NO_EVALUATION = re.compile(r"^(?P<key>evaluation\s*:\s*)-\s*$", re.MULTILINE)
+"""``evaluation: -``, which the hub reads as no evaluation (plain YAML cannot parse it)."""
 
 SHA256_HEX_DIGITS = 64
 MIN_SHA256_PREFIX = 8
@@ -68,6 +83,10 @@ class WeakHashWarning(UserWarning):
 
 class UnknownFieldWarning(UserWarning):
     """A header field outside the schema; it is ignored, and often a typo of a known one."""
+
+
+class RepeatedFieldWarning(UserWarning):
+    """A header field written twice; as for the hub, the last value counts."""
 
 
 @dataclass(frozen=True)
@@ -146,23 +165,23 @@ def parse_card(text: str, source: str) -> ModelCard:
         UnknownFieldWarning: the header has a field outside the schema.
     """
     preamble, header, header_line, body = _split(text, source)
-    fields = _header_fields(header, header_line, source)
+    fields = _header_fields(_NO_EVALUATION.sub(r"\g<key>~", header), header_line, source)
     read = _Reader(fields, source)
     return ModelCard(
         source=source,
         model_name=read.text("model-name"),
-        backbone_name=read.text("backbone-name"),
+        backbone_name=read.text("backbone-name", MAY_BE_EMPTY),
         module_type=_module_type(read.text("module-type"), source),
         fine_tunable=read.flag("fine-tunable"),
-        model_version=read.text("model-version"),
-        author=read.text("author"),
-        update_time=read.text("update-time"),
+        model_version=read.text("model-version", MAY_BE_EMPTY),
+        author=read.text("author", MAY_BE_EMPTY),
+        update_time=read.text("update-time", MAY_BE_EMPTY),
         repo_link=_link(read.text("repo-link"), source, "repo-link"),
-        user_id=read.text("user-id"),
+        user_id=read.text("user-id", MAY_BE_EMPTY),
         used_for=_used_for(read.text("used-for"), source),
-        mindspore_version=read.text("mindspore-version"),
-        license=read.text("license"),
-        summary=read.text("summary"),
+        mindspore_version=read.text("mindspore-version", MAY_BE_EMPTY),
+        license=read.text("license", MAY_BE_EMPTY),
+        summary=read.text("summary", MAY_BE_EMPTY),
         assets=_assets(fields.get("asset"), source),
         train_dataset=read.optional_text("train-dataset"),
         evaluation=read.optional_text("evaluation"),
@@ -237,7 +256,7 @@ def _split(text: str, source: str) -> Tuple[str, str, int, str]:
 
 def _header_fields(header: str, first_line: int, source: str) -> Dict[str, yaml.Node]:
     """Compose the header into YAML nodes by key, so values keep the text they were written
-    with; reject duplicate keys and ``:`` where the hub forbids it."""
+    with; warn about repeated keys, and reject ``:`` where the hub forbids it."""
     try:
         root = yaml.compose(header, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as error:
@@ -258,8 +277,9 @@ def _header_fields(header: str, first_line: int, source: str) -> Dict[str, yaml.
                                     " is not plain text")
         key = key_node.value
         if key in fields:
-            raise CardError(source, "the field appears twice", key)
-        if key not in REQUIRED_FIELDS + OPTIONAL_FIELDS:
+            warnings.warn(f"{source}: field {key!r} appears twice; the last value counts",
+                          RepeatedFieldWarning, stacklevel=3)
+        if key not in REQUIRED_FIELDS + OPTIONAL_FIELDS + HUB_ONLY_FIELDS:
             warnings.warn(f"{source}: unknown field {key!r} is ignored", UnknownFieldWarning,
                           stacklevel=3)
         if key not in COLON_ALLOWED and any(":" in text for text in _scalar_texts(value_node)):
@@ -303,10 +323,17 @@ class _Reader:
             raise CardError(self._source, "required field is missing", field)
         return _scalar(node, self._source, field)
 
-    def text(self, field: str) -> str:
-        """The text of a required field, as written (``1.5`` stays ``"1.5"``)."""
+    def text(self, field: str, may_be_empty: Tuple[str, ...] = ()) -> str:
+        """The text of a required field, as written (``1.5`` stays ``"1.5"``); ``""`` for
+        an empty one listed in ``may_be_empty``, and a list there (``author: [a, b]``, which
+        the hub takes) as its items joined by ``", "``."""
+        listed = self._fields.get(field)
+        if field in may_be_empty and isinstance(listed, yaml.SequenceNode):
+            return ", ".join(text for item in listed.value for text in _scalar_texts(item))
         node = self._node(field)
         if node.tag == _TAG + "null" or not node.value.strip():
+            if field in may_be_empty:
+                return ""
             raise CardError(self._source, "required field is empty", field)
         return node.value.strip()
 
@@ -329,8 +356,10 @@ class _Reader:
         raise CardError(self._source, f"must be a finite number, not {node.value!r}", field)
 
     def optional_text(self, field: str) -> Optional[str]:
-        """The text of an optional field, or None when it is absent."""
-        return self._optional(field, self.text)
+        """The text of an optional field, or None when it is absent or empty (as the hub,
+        which skips a value that is not there)."""
+        text = self._optional(field, lambda name: self.text(name, (name,)))
+        return text or None
 
     def optional_flag(self, field: str) -> Optional[bool]:
         """An optional bool, or None when it is absent."""
@@ -352,19 +381,17 @@ def _scalar(node: yaml.Node, source: str, field: str) -> yaml.ScalarNode:
 
 
 def _module_type(value: str, source: str) -> str:
-    """A category from :data:`MODULE_TYPES`, optionally followed by one ``-detail``."""
-    parts = value.lower().split("-")
-    if len(parts) > 2:
-        raise CardError(source, f"{value!r} has more than one '-'", "module-type")
-    if parts[0] not in MODULE_TYPES:
+    """A category from :data:`MODULE_TYPES`, optionally followed by ``-`` and any detail."""
+    category = value.lower().split(MODULE_TYPE_DETAIL, 1)[0]
+    if category not in MODULE_TYPES:
         raise CardError(source, f"{value!r} does not start with one of "
                                 f"{', '.join(MODULE_TYPES)}", "module-type")
     return value.lower()
 
 
 def _used_for(value: str, source: str) -> Tuple[str, ...]:
-    """``/``-separated values, each one of :data:`USED_FOR`."""
-    items = tuple(item.strip().lower() for item in value.split("/"))
+    """``/``-separated values, each one of :data:`USED_FOR` (no spaces around, as the hub)."""
+    items = tuple(item.lower() for item in value.split("/"))
     for item in items:
         if item not in USED_FOR:
             raise CardError(source, f"{item!r} is not one of {', '.join(USED_FOR)}",
@@ -388,8 +415,8 @@ def _link(value: str, source: str, field: str) -> str:
 
 
 def _assets(node: Optional[yaml.Node], source: str) -> Tuple[CardAsset, ...]:
-    """The ``asset`` list; a card without the field has no asset."""
-    if node is None:
+    """The ``asset`` list; a card without the field, or with it empty, has no asset."""
+    if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == _TAG + "null"):
         return ()
     if not isinstance(node, yaml.SequenceNode):
         raise CardError(source, "must be a list of assets ('-' items)", "asset")
@@ -402,7 +429,8 @@ def _assets(node: Optional[yaml.Node], source: str) -> Tuple[CardAsset, ...]:
         for key_node, value_node in item.value:
             key = _scalar(key_node, source, "asset").value
             if key in fields:
-                raise CardError(source, f"asset {number} has the field twice", key)
+                warnings.warn(f"{source}: field {key!r} of asset {number} appears twice; the "
+                              "last value counts", RepeatedFieldWarning, stacklevel=3)
             if key not in ASSET_FIELDS:
                 warnings.warn(f"{source}: unknown field {key!r} of asset {number} is ignored",
                               UnknownFieldWarning, stacklevel=3)

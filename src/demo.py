@@ -131,7 +131,7 @@ def run(workdir: Path) -> int:
         user, version, card = UID.split("/")
         if ghostnet(["publish", str(run_dir / BEST_CHECKPOINT), "--index", str(index),
                      "--user", user, "--version", version, "--name", ARCH,
-                     "--dataset", card.split("_", 1)[1],
+                     "--dataset", card.split("_", 1)[1], "--local-dataset",
                      "--asset-base-url", f"{base_url}/assets"]) != 0:
             return 1
         tick = lap("publish", tick)

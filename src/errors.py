@@ -139,6 +139,20 @@ class HubNameError(GhostnetHubError, ValueError):
         super().__init__(f"{name!r}: {reason}")
 
 
+class MissingListingError(GhostnetHubError, LookupError):
+    """An http(s) index without ``index.json``: it cannot be listed, so only full uids work."""
+
+    def __init__(self, index: str, url: str) -> None:
+        self.index = index
+        self.url = url
+        super().__init__(f"{url}: not found (HTTP 404). The index {index} publishes no list "
+                         "of its cards, so it cannot be listed and short uids "
+                         "('user/model-name') cannot be resolved in it; give a full uid "
+                         "('user/version/card' or 'user/device/version/card'), or point "
+                         "MSHUB_INDEX at an index with an index.json (ghostnet publish "
+                         "writes one)")
+
+
 class UntrustedRepoError(GhostnetHubError):
     """Loading would run a hub conf from outside this module without ``trust_repo=True``."""
 
@@ -199,3 +213,8 @@ class SettingsError(GhostnetHubError, ValueError):
 
 class LabelsError(GhostnetHubError, ValueError):
     """A label list that is missing, malformed, or does not fit the model's outputs."""
+
+
+class HubInstallError(GhostnetHubError):
+    """``ghostnet hub-install`` cannot place the module: the folder the real client reads is
+    taken by something else, or the card is not the one this module knows. Names the path."""

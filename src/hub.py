@@ -7,6 +7,9 @@ streamed hashing, atomic verified downloads with timeouts and resumed retries, a
 is re-verified before use and works offline, short hashes compared as prefixes, and a
 strict restore that reports what it could not load.
 
+Signatures and return types match the real client's (``load``, ``load_weights``,
+``hub_list``), so it is a drop-in; the richer listing is :func:`list_cards`.
+
 The hub conf is code. Networks are built by this module's own ``create_network``; running
 the ``mindspore_hub_conf.py`` of another directory needs ``trust_repo=True``, and no code is
 ever downloaded.
@@ -17,26 +20,28 @@ import importlib.util
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Union
 
 from mindspore import nn
 
-from .cache import get_hub_dir, set_hub_dir
+from .cache import get_hub_dir, safe_asset_name, set_hub_dir
 from .card import ModelCard
 from .checkpoint import ParamDict, read_checkpoint, restore
-from .errors import HubConfError, UntrustedRepoError
+from .errors import CardError, HubConfError, UntrustedRepoError
 from .factory import create_network
-from .index import IndexEntry, index_for, list_index, newest_first
-from .registry import variant_key
-from .settings import get_settings
-from .weights import (FetchedModel, ResolvedWeights, cached_checkpoint, fetch, record_for_card,
-                      resolve_card)
+from .registry import MODEL_NAMES, variant_key
+from .weights import (FetchedModel, ResolvedWeights, cached_checkpoint, checkpoint_asset, fetch,
+                      list_cards, record_for_card, resolve_card)
 
 HUB_CONF_FILE = "mindspore_hub_conf.py"
 ENTRY_POINT = "create_network"
+HUB_BRANCHES = ("master", "r1.0", "r1.0.1", "r1.1", "r1.2", "r1.3", "r1.4", "r1.5", "r1.6",
+                "r1.8", "r1.9", "r1.10")
+"""The ``version`` values the real ``hub_list`` takes: branches of the hub's repository."""
+LISTED_BRANCH = "master"
 
-__all__ = ["FetchedModel", "HubInfo", "fetch", "get_hub_dir", "hub_list", "info", "load",
-           "load_weights", "set_hub_dir"]
+__all__ = ["FetchedModel", "HubInfo", "check_loadable", "fetch", "get_hub_dir", "hub_list",
+           "info", "list_cards", "load", "load_weights", "set_hub_dir"]
 
 
 def load(name: str, *args: Any, source: Optional[str] = None, pretrained: bool = True,
@@ -47,10 +52,11 @@ def load(name: str, *args: Any, source: Optional[str] = None, pretrained: bool =
     """The network a card describes, restored from its verified checkpoint when ``pretrained``.
 
     Args:
-        name: a uid ``user/version/card``, a short uid ``user/model-name`` (newest version),
-            an http(s) card URL, or a local card path.
-        *args, **kwargs: passed to ``create_network`` (``load(uid, 10)`` gives 10 classes:
-            the backbone is restored and the classifier left freshly initialised).
+        name: a uid ``user/version/card`` or ``user/device/version/card``, a short uid
+            ``user/model-name`` (see :mod:`.uid`), an http(s) card URL, or a local card path.
+        *args, **kwargs: passed to ``create_network``. ``load(uid)`` has the checkpoint's
+            classes; ``load(uid, 10)`` gives 10: the backbone is restored and the classifier
+            left freshly initialised.
         source: ``None`` (``MSHUB_INDEX``), ``'gitee'``, ``'github'`` or ``'local'``.
         pretrained: restore the card's checkpoint; the network is then in eval mode.
         force_reload: fetch card and checkpoint again even if cached.
@@ -62,12 +68,15 @@ def load(name: str, *args: Any, source: Optional[str] = None, pretrained: bool =
         trust_repo: allow ``repo_dir``'s code to run.
 
     Raises:
+        TypeError: ``name`` is not a str, or ``pretrained``/``force_reload`` not a bool (as
+            the real client).
         UnknownModelError: the card's model is not a GhostNet variant and no trusted
             ``repo_dir`` was given.
         UntrustedRepoError: ``repo_dir`` given without ``trust_repo=True``.
         HubNameError, CardError, OfflineError, DownloadError, IntegrityError,
         CheckpointError: see :func:`fetch` and :func:`.factory.create_network`.
     """
+    _check_types(name, pretrained=pretrained, force_reload=force_reload)
     if repo_dir is not None and not trust_repo:
         raise UntrustedRepoError(f"{repo_dir}: running its {HUB_CONF_FILE} executes code "
                                  "from outside this module; pass trust_repo=True to allow it")
@@ -88,40 +97,50 @@ def load(name: str, *args: Any, source: Optional[str] = None, pretrained: bool =
     return net
 
 
-def load_weights(name: str, *, source: Optional[str] = None, force_reload: bool = False,
+def load_weights(name: str, source: Optional[str] = None, force_reload: bool = False, *,
                  quiet: bool = False, offline: Optional[bool] = None,
                  index: Optional[str] = None, mirror: Optional[str] = None) -> ParamDict:
-    """The verified parameter dict of the card's checkpoint (as ``mindspore_hub.load_weights``).
+    """The verified parameter dict of the card's checkpoint (as ``mindspore_hub.load_weights``,
+    whose ``source`` and ``force_reload`` may also be given by position).
 
     Raises:
+        TypeError: ``name`` is not a str or ``force_reload`` not a bool.
         See :func:`fetch`; CheckpointError when the file is not a readable checkpoint.
     """
+    _check_types(name, force_reload=force_reload)
     fetched = fetch(name, source=source, force_reload=force_reload, quiet=quiet,
                     offline=offline, index=index, mirror=mirror)
     return read_checkpoint(fetched.checkpoint)
 
 
-def hub_list(*, source: Optional[str] = None, index: Optional[str] = None,
-             offline: Optional[bool] = None) -> List[IndexEntry]:
-    """The cards the index offers (offline: the cards in the cache): by uid, and the
-    versions of one card newest first.
+def hub_list(version: Optional[str] = None, force_reload: bool = True) -> List[str]:
+    """The names of the cards the index (``MSHUB_INDEX``) offers, sorted, each once: the
+    file names without ``.md``, as the real ``mindspore_hub.hub_list`` returns them.
+
+    The real client clones a branch of the hub's repository and lists user ``mindspore``'s
+    cards; this one reads the configured index, whatever its users, and always afresh
+    (``index.json`` is small), so ``force_reload`` changes nothing beyond its type check.
+    ``version`` is the branch: ``None`` or ``'master'``, the index as it is.
 
     Raises:
-        OfflineError / DownloadError: an http(s) index's ``index.json`` cannot be had.
-        CardError: that listing is malformed.
+        TypeError: ``version`` is not a str or None, or ``force_reload`` not a bool.
+        ValueError: ``version`` is not a branch of the hub, or a release branch (an index
+            has one version of its tree).
+        MissingListingError: an http(s) index without ``index.json``.
+        OfflineError / DownloadError: the listing cannot be had.
     """
-    settings = get_settings()
-    where = index_for(source, settings.index if index is None else index)
-    entries = list_index(where, root=get_hub_dir(),
-                         offline=settings.offline if offline is None else offline)
-    # a stable sort by card keeps each card's versions in the newest-first order
-    return sorted(newest_first(entries), key=lambda entry: _card_key(entry.uid))
-
-
-def _card_key(uid: str) -> Tuple[str, str]:
-    """``(user, card)``: the key that groups the versions of one card together."""
-    parts = uid.split("/")
-    return (parts[0], parts[-1])
+    if version is not None and not isinstance(version, str):
+        raise TypeError("`version` must be a str type or None(default).")
+    if not isinstance(force_reload, bool):
+        raise TypeError("`force_reload` must be a bool type.")
+    branch = LISTED_BRANCH if version is None else version
+    if branch not in HUB_BRANCHES:
+        raise ValueError(f"`version` must be a correct version: {HUB_BRANCHES}.")
+    if branch != LISTED_BRANCH:
+        raise ValueError(f"version {branch!r}: this client lists the index it is configured "
+                         f"with (MSHUB_INDEX), which has one version; use None or "
+                         f"{LISTED_BRANCH!r}")
+    return sorted({entry.uid.rsplit("/", 1)[-1] for entry in list_cards()})
 
 
 @dataclass(frozen=True)
@@ -154,8 +173,43 @@ def info(name: str, *, source: Optional[str] = None, force_reload: bool = False,
     """
     resolved = resolve_card(name, source=source, force_reload=force_reload, offline=offline,
                             index=index)
-    path, digest = cached_checkpoint(resolved)
-    return HubInfo(resolved.card, resolved.card_path, path, path.is_file(), digest)
+    path, is_verified = cached_checkpoint(resolved)
+    return HubInfo(resolved.card, resolved.card_path, path, path.is_file(), is_verified)
+
+
+def check_loadable(card: ModelCard) -> List[str]:
+    """Check ``card`` as :func:`load` does before it fetches anything, and say what a plain
+    ``load(uid)`` could not do with it.
+
+    Returns:
+        Notes, empty when ``load(uid)`` works as it is: a card with no ckpt asset loads only
+        with ``pretrained=False``; a model that is not a GhostNet variant needs its own code
+        (``repo_dir`` and ``trust_repo=True``).
+
+    Raises:
+        UnsafeAssetNameError: the checkpoint's link names a file load refuses to write.
+    """
+    notes = []
+    try:
+        asset = checkpoint_asset(card)
+    except CardError:
+        notes.append("no ckpt asset: it loads with pretrained=False only")
+    else:
+        safe_asset_name(asset.link)
+    if card.model_name.lower() not in MODEL_NAMES:
+        notes.append(f"model-name {card.model_name!r} is not a GhostNet variant "
+                     f"({', '.join(MODEL_NAMES)}): it loads with repo_dir=<its code> and "
+                     "trust_repo=True only")
+    return notes
+
+
+def _check_types(name: object, **flags: object) -> None:
+    """The real client's argument checks: a str name and bool flags."""
+    if not isinstance(name, str):
+        raise TypeError("Network name must be a string of name or a url.")
+    for flag, value in flags.items():
+        if not isinstance(value, bool):
+            raise TypeError(f"`{flag}` must be a bool type.")
 
 
 def _create(card: ModelCard, repo_dir: Union[str, Path, None], args: tuple,

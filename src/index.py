@@ -1,18 +1,26 @@
 """Where model cards come from: turn a name into a card file in the cache, and list an index.
 
 An index is a tree of cards laid out as the MindSpore Hub's ``mshub_res/assets``:
-``<index>/<user>/<version>/<card>.md``. It is a local folder or an http(s) base URL
-(``MSHUB_INDEX``; ``source='gitee'|'github'`` picks the public hub's tree). A folder lists
-itself; an http(s) index lists its cards in ``<index>/index.json``, which ``ghostnet
-publish`` keeps up to date: ``{"cards": [{"uid": "user/version/card", "model-name": "..."}]}``.
-An http(s) index without one (the public hub's tree) resolves short uids through the
-cards the caller knows of (``known``: the module's published weights).
+``<index>/<user>/<version>/<card>.md`` and ``<index>/<user>/<device>/<version>/<card>.md``.
+It is a local folder or an http(s) base URL (``MSHUB_INDEX``; ``source='gitee'|'github'``
+picks the public hub's tree). A folder lists itself; an http(s) index lists its cards in
+``<index>/index.json``, which ``ghostnet publish`` keeps up to date:
+``{"cards": [{"uid": "user/version/card", "model-name": "..."}]}``. An http(s) index
+without one (the public hub's tree) cannot be listed, so short uids are an error there
+(:class:`~.errors.MissingListingError`), never a guess.
+
+Listing reads each card's ``model-name`` line from its header and nothing else: no card is
+parsed or validated, so a listing is fast and warns about nothing; the one card that is
+loaded is validated when it is fetched.
 
 Names, as the real client and beyond:
-- ``user/version/card``: a uid, read from the index;
-- ``user/model-name``: the newest version in the index whose card has that ``model-name``;
+- ``user/version/card`` or ``user/device/version/card``: a uid, read from the index;
+- ``user/model-name``: a short uid, resolved by :func:`.uid.newest_first`;
 - ``http(s)://.../user/version/card.md``: a card URL (gitee/github ``blob`` links work too);
 - a path to a local card (or any name with ``source='local'``).
+
+A Chinese twin (``<card>_cn``) stands for its English card (``<card>``), as in the hub's
+validator (:func:`.hub_rules.english_twin`): its header is not meant to be read.
 
 Cards fetched over the network are cached at ``<cache>/<user>/<version>/<card>.md`` and
 reused until ``force_reload``; offline, only the cache is read and no socket is opened.
@@ -26,13 +34,15 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from .atomic import write_bytes, write_text
 from .cache import card_path
 from .card import ModelCard, load_card
 from .download import download
-from .errors import CardError, HTTPStatusError, HubNameError, OfflineError
+from .errors import CardError, HTTPStatusError, HubNameError, MissingListingError, OfflineError
+from .hub_rules import english_twin
+from .uid import SHAPES, Uid, is_uid, newest_first, parse_uid, uid_from_parts
 
 PUBLIC_INDEXES: Dict[str, str] = {
     "gitee": "https://gitee.com/mindspore/hub/raw/master/mshub_res/assets",
@@ -43,6 +53,12 @@ SOURCES = (*PUBLIC_INDEXES, "local")
 INDEX_FILE = "index.json"
 CARD_MAX_BYTES = 1024 * 1024
 """Cards are small text files; anything larger is not a card."""
+HEADER_SCAN_BYTES = 16 * 1024
+"""How far a listing reads into a card for its ``model-name`` line (headers are ~1 KB)."""
+NOT_CARDS = ("README.md", "README.en.md", "README_CN.md")
+"""Markdown files in a card tree that are not cards (the hub's validator skips them too)."""
+MODEL_NAME_FIELD = "model-name"
+ASSETS_DIR = "assets"
 _HTTP = ("http://", "https://")
 _BLOB = re.compile(r"^(https://(?:gitee|github)\.com/[^/]+/[^/]+)/blob/")
 
@@ -51,16 +67,14 @@ _BLOB = re.compile(r"^(https://(?:gitee|github)\.com/[^/]+/[^/]+)/blob/")
 class CardLocation:
     """A card: its uid parts, and where its text is (a URL or a local path)."""
 
-    user: str
-    version: str
-    card: str
+    parts: Uid
     origin: str
     """http(s) URL or local file path of the card's text."""
 
     @property
     def uid(self) -> str:
-        """``user/version/card``, the hub's name of the card."""
-        return f"{self.user}/{self.version}/{self.card}"
+        """``user/[device/]version/card``, the hub's name of the card."""
+        return self.parts.text
 
 
 @dataclass(frozen=True)
@@ -89,12 +103,8 @@ def index_for(source: Optional[str], index: str) -> str:
     return PUBLIC_INDEXES[source]
 
 
-def locate(name: str, *, index: str, offline: bool, root: Path,
-           known: Sequence[IndexEntry] = ()) -> CardLocation:
+def locate(name: str, *, index: str, offline: bool, root: Path) -> CardLocation:
     """Where the card called ``name`` is (uid, short uid or URL; not a local card path).
-
-    ``known`` lists cards to resolve short uids with when an http(s) index has no
-    ``index.json``.
 
     Raises:
         HubNameError: ``name`` has none of the accepted forms, or no card in the index has
@@ -103,16 +113,14 @@ def locate(name: str, *, index: str, offline: bool, root: Path,
             cached (offline) or cannot be fetched.
     """
     if is_url(name):
-        return _location_from_url(name)
+        return _location_from_url(name, index)
+    if is_uid(name):
+        return _at(parse_uid(name), index)
     parts = name.strip("/").split("/")
-    if len(parts) == 3 and all(parts):
-        user, version, card = parts
-        return CardLocation(user, version, card, _join(index, f"{user}/{version}/{card}.md"))
     if len(parts) == 2 and all(parts):
-        return _newest(parts[0].lower(), parts[1].lower(), index=index, offline=offline,
-                       root=root, known=known)
-    raise HubNameError(name, "expected a uid 'user/version/card', a short uid "
-                             "'user/model-name', a card URL or a card file path")
+        return _newest(parts[0].lower(), parts[1].lower(), index=index, offline=offline, root=root)
+    raise HubNameError(name, f"expected a uid {SHAPES}, a short uid 'user/model-name', a "
+                             "card URL or a card file path")
 
 
 def fetch_card(location: CardLocation, *, root: Path, offline: bool,
@@ -129,7 +137,8 @@ def fetch_card(location: CardLocation, *, root: Path, offline: bool,
         DownloadError: the card cannot be fetched (names the URL).
         CachePathError: a uid part could escape the cache.
     """
-    cached = card_path(location.user, location.version, location.card, root=root)
+    uid = location.parts
+    cached = card_path(uid.user, uid.version, uid.card, root=root, device=uid.device)
     if not is_url(location.origin):
         source = Path(location.origin)
         if not source.is_file():
@@ -149,6 +158,7 @@ def list_index(index: str, *, root: Path, offline: bool) -> List[IndexEntry]:
     """Every card the index offers; offline, every card in the cache.
 
     Raises:
+        MissingListingError: an http(s) index without ``index.json``.
         OfflineError / DownloadError: an http(s) index's list cannot be had.
         CardError: the index's ``index.json`` is malformed.
     """
@@ -158,8 +168,13 @@ def list_index(index: str, *, root: Path, offline: bool) -> List[IndexEntry]:
         return _list_folder(Path(index))
     listing = root / ".index" / f"{secrets.token_hex(4)}.{os.getpid()}.json"
     try:
-        download(_join(index, INDEX_FILE), listing, expected_sha256=None,
-                 max_bytes=CARD_MAX_BYTES, progress=False)
+        try:
+            download(_join(index, INDEX_FILE), listing, expected_sha256=None,
+                     max_bytes=CARD_MAX_BYTES, progress=False)
+        except HTTPStatusError as error:
+            if error.status == 404:
+                raise MissingListingError(index, _join(index, INDEX_FILE)) from error
+            raise
         return _parse_listing(listing.read_text(encoding="utf-8"), _join(index, INDEX_FILE))
     finally:
         listing.unlink(missing_ok=True)
@@ -177,47 +192,112 @@ def write_listing(index: Path) -> Path:
     return target
 
 
-def newest_first(entries: Sequence[IndexEntry]) -> List[IndexEntry]:
-    """``entries`` ordered newest version first (versions compared number by number)."""
-    return sorted(entries, key=lambda entry: _version_key(entry.uid.split("/")[1]), reverse=True)
+def short_uid_matches(entries: Sequence[IndexEntry], user: str,
+                      model_name: str) -> List[IndexEntry]:
+    """The entries a short uid ``user/model-name`` could mean (case-insensitive), best first
+    by :func:`.uid.newest_first`."""
+    matches = {entry.uid: entry for entry in entries
+               if entry.uid.split("/")[0].lower() == user.lower()
+               and entry.model_name.lower() == model_name.lower()}
+    return [matches[uid] for uid in newest_first(matches)]
 
 
-def _newest(user: str, model_name: str, *, index: str, offline: bool, root: Path,
-            known: Sequence[IndexEntry]) -> CardLocation:
-    try:
-        entries = list_index(index, root=root, offline=offline)
-    except HTTPStatusError as error:
-        if error.status != 404:
-            raise
-        entries = list(known)  # an index without index.json, like the public hub's tree
-    matches = [entry for entry in entries
-               if entry.uid.split("/")[0].lower() == user
-               and entry.model_name.lower() == model_name]
+def _newest(user: str, model_name: str, *, index: str, offline: bool, root: Path) -> CardLocation:
+    matches = short_uid_matches(list_index(index, root=root, offline=offline), user, model_name)
     if not matches:
         where = f"the cache {root}" if offline else f"the index {index}"
         raise HubNameError(f"{user}/{model_name}", f"no card with model-name {model_name!r} "
                                                     f"by user {user!r} in {where}")
-    return locate(newest_first(matches)[0].uid, index=index, offline=offline, root=root)
+    return locate(matches[0].uid, index=index, offline=offline, root=root)
 
 
-def _location_from_url(url: str) -> CardLocation:
+def _at(uid: Uid, index: str) -> CardLocation:
+    """The location of ``uid`` in ``index``; a Chinese twin's is its English card's."""
+    twin = english_twin(uid.card)
+    if twin is not None:
+        uid = Uid(uid.user, uid.version, twin, uid.device)
+    return CardLocation(uid, _join(index, f"{'/'.join(uid.parts)}.md"))
+
+
+def _location_from_url(url: str, index: str) -> CardLocation:
+    """A card URL's uid: its path below ``index`` when the URL is in it, else below the last
+    ``assets`` folder (the hub's tree), else its last three parts."""
     url = _BLOB.sub(r"\1/raw/", url)
-    parts = [unquote(part) for part in urlsplit(url).path.split("/") if part]
-    if len(parts) < 3 or not parts[-1].endswith(".md"):
-        raise HubNameError(url, "a card URL ends in '<user>/<version>/<card>.md'")
-    return CardLocation(parts[-3], parts[-2], parts[-1][:-len(".md")], url)
+    base = index.rstrip("/") + "/"
+    in_index = is_url(index) and url.startswith(base)
+    path = url[len(base):] if in_index else urlsplit(url).path
+    parts = [unquote(part) for part in path.split("/") if part]
+    if not parts or not parts[-1].endswith(".md"):
+        raise HubNameError(url, "a card URL ends in '<user>/[<device>/]<version>/<card>.md'")
+    if not in_index:
+        below_assets = len(parts) - parts[::-1].index(ASSETS_DIR) if ASSETS_DIR in parts else 0
+        parts = parts[below_assets:] if below_assets else parts[-3:]
+    parts[-1] = parts[-1][:-len(".md")]
+    uid = uid_from_parts(parts, url)
+    twin = english_twin(uid.card)
+    if twin is None:
+        return CardLocation(uid, url)
+    return CardLocation(Uid(uid.user, uid.version, twin, uid.device),
+                        f"{url.rsplit('/', 1)[0]}/{quote(twin)}.md")
 
 
 def _list_folder(folder: Path) -> List[IndexEntry]:
+    """Every card in a folder tree, with the ``model-name`` its header declares ("" if none),
+    read without parsing the card."""
     entries = []
-    for path in sorted(folder.glob("*/*/*.md")):
+    for parts, path in _card_files(folder):
+        entries.append(IndexEntry("/".join(parts), _model_name_of(path)))
+    return sorted(entries, key=lambda entry: entry.uid)
+
+
+def _card_files(folder: Path) -> List[Tuple[List[str], str]]:
+    """(uid parts, path) of every ``.md`` two or three folders below ``folder`` (hidden
+    folders and READMEs left out). Plain strings, not Paths: a listing makes thousands."""
+    found: List[Tuple[List[str], str]] = []
+    pending: List[Tuple[List[str], str]] = [([], str(folder))]
+    while pending:
+        parts, here = pending.pop()
         try:
-            card = load_card(path)
-        except CardError:
-            continue  # a broken card in a folder hides nothing else; `validate` reports it
-        user, version = path.parent.parent.name, path.parent.name
-        entries.append(IndexEntry(f"{user}/{version}/{path.stem}", card.model_name))
-    return entries
+            children = list(os.scandir(here))
+        except OSError:
+            continue
+        for child in children:
+            if child.name.startswith("."):
+                continue
+            if len(parts) < 3 and child.is_dir(follow_symlinks=False):
+                pending.append((parts + [child.name], child.path))
+            elif (len(parts) in (2, 3) and child.name.endswith(".md")
+                  and child.name not in NOT_CARDS and child.is_file()):
+                found.append((parts + [child.name[:-len(".md")]], child.path))
+    return found
+
+
+def _model_name_of(path: str) -> str:
+    """The ``model-name`` value in a card's header, from the file's first
+    :data:`HEADER_SCAN_BYTES` (one read); "" when there is none or it cannot be read."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(HEADER_SCAN_BYTES).decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    prefix = MODEL_NAME_FIELD + ":"
+    inside = False
+    for line in head.splitlines():
+        if line.startswith("---"):
+            if inside:
+                break
+            inside = True
+        elif inside and line.startswith(prefix):
+            return _plain_value(line[len(prefix):])
+    return ""
+
+
+def _plain_value(text: str) -> str:
+    """A one-line YAML scalar's text: a trailing comment and matching quotes removed."""
+    value = text.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value.split(" #", 1)[0].strip()
 
 
 def _parse_listing(text: str, source: str) -> List[IndexEntry]:
@@ -226,11 +306,6 @@ def _parse_listing(text: str, source: str) -> List[IndexEntry]:
         return [IndexEntry(str(card["uid"]), str(card["model-name"])) for card in cards]
     except (ValueError, KeyError, TypeError) as error:
         raise CardError(source, f"not a card listing ({error!r})", field="cards") from error
-
-
-def _version_key(version: str) -> Tuple[Tuple[int, object], ...]:
-    return tuple((0, int(part)) if part.isdigit() else (1, part)
-                 for part in re.split(r"[.\-]", version))
 
 
 def _join(index: str, relative: str) -> str:

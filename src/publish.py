@@ -6,6 +6,8 @@ The index is laid out as the MindSpore Hub's card tree, which the hub client rea
     <index>/assets/<sha256[:16]>_<name>_<dataset>.ckpt the asset, under a hash-prefixed name
     <index>/index.json                                 the list of cards, for http(s) indexes
 
+(``<dataset>`` in file names is the data set name lower-cased, without spaces or symbols.)
+
 The assets live in one folder of their own so that an index can be served from one root
 (``--asset-base-url`` is where ``<index>/assets`` is served) and so that a new version of a
 card never overwrites the bytes an older card points to. ``model-name`` must be a GhostNet
@@ -13,31 +15,52 @@ variant: the hub client builds the network from it (``create_network(model-name)
 classifier's size comes from the checkpoint. It defaults to the ``arch`` the fine-tuning run
 recorded in the checkpoint.
 
+The card is written for the public hub as well as for this client:
+- it passes the hub's gate (:mod:`.hub_rules`): ``train-dataset`` must be one of the hub's
+  accepted names (the nearest ones are suggested), unless the request says the index is
+  project-local (``--local-dataset``);
+- ``repo-link`` points at code with this project's ``mindspore_hub_conf.py``
+  (:data:`DEFAULT_REPO_LINK`), which the real client clones and imports;
+- its usage section gives ``mindspore_hub.load(uid, N)`` with this checkpoint's number of
+  classes, because the real client passes only the caller's arguments to
+  ``create_network``; this client's ``hub.load(uid)`` reads the number from the checkpoint;
+- the asset holds only the network's parameters and the class names, image size and arch
+  (what inference and fine-tuning need), not the optimizer's state, and the card records its
+  size.
+
 Publishing is idempotent: the same bytes under the same card do nothing (and say so). A
 different file under an existing card or asset name is refused unless ``force``.
 """
 from __future__ import annotations
 
 import datetime
+import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import mindspore as ms
 
 from .atomic import copy_file, write_text
 from .card import CardAsset, ModelCard, load_card, parse_card, render_card
-from .checkpoint import read_checkpoint
+from .checkpoint import ParamDict, read_checkpoint
 from .download import sha256_file
 from .errors import CardError, PublishError
+from .factory import network_from_params
+from .hub_rules import dataset_problem, hub_problems
 from .index import write_listing
-from .registry import IMAGENET_PREPROCESSING, VARIANTS, read_meta
+from .registry import (IMAGENET_PREPROCESSING, VARIANTS, CheckpointMeta, meta_entries,
+                       read_meta)
 from .run_log import METRICS_FILE, Row, read_metrics
 
 ASSETS_FOLDER = "assets"
 HASH_PREFIX_DIGITS = 16
-DEFAULT_REPO_LINK = "https://gitee.com/mindspore/models/tree/r1.5/research/cv/ghostnet"
-"""Where GhostNet's code lives, as in this module's own card (ghostnet.md)."""
+DEFAULT_REPO_LINK = "https://github.com/ghostnet-hub/ghostnet-hub"
+"""This project's repository. Its root holds ``mindspore_hub_conf.py``; the real client
+clones the repository's ``master`` branch (a link of this shape, without ``/tree/...``) and
+imports that file from the clone."""
+_NOT_IN_NAMES = re.compile(r"[^a-z0-9._]+")
 
 
 @dataclass(frozen=True)
@@ -56,6 +79,8 @@ class PublishRequest:
     """None derives it from ``metrics.csv`` beside the checkpoint, when there is one."""
     repo_link: str = DEFAULT_REPO_LINK
     force: bool = False
+    local_dataset: bool = False
+    """Take a ``dataset`` the public hub does not accept: for a project-local index only."""
 
 
 @dataclass(frozen=True)
@@ -67,35 +92,52 @@ class PublishResult:
     asset_path: Path
     sha256: str
     changed: bool
+    size: int
+    """Bytes of the published asset."""
 
 
 def publish(request: PublishRequest) -> PublishResult:
     """Copy the checkpoint into the index and write its validated card.
 
     Raises:
-        CheckpointError: the checkpoint cannot be read.
-        PublishError: a bad name, or a different file already published under the card or
+        CheckpointError: the checkpoint cannot be read, or does not fit its network.
+        PublishError: a bad name, a data set the hub does not accept (without
+            ``local_dataset``), or a different file already published under the card or
             asset name (without ``force``).
-        CardError: the generated card does not validate (a value the hub forbids).
+        CardError: the generated card does not validate, or breaks the hub's gate (names
+            the field).
     """
     source = Path(request.checkpoint)
     params = read_checkpoint(source)
     meta = read_meta(params, str(source))
     model_name = _model_name(request.name, meta.arch, source)
-    for label, part in (("user", request.user), ("version", request.version),
-                        ("dataset", request.dataset)):
+    for label, part in (("user", request.user), ("version", request.version)):
         _check_part(label, part)
-    card_name = f"{model_name}_{request.dataset}"
-    digest = sha256_file(source)
-    asset_name = f"{digest[:HASH_PREFIX_DIGITS]}_{card_name}.ckpt"
-    asset_path = request.index / ASSETS_FOLDER / asset_name
+    _check_dataset(request.dataset, request.local_dataset)
+    card_name = f"{model_name}_{_name_part(request.dataset)}"
     card_path = request.index / request.user / request.version / f"{card_name}.md"
     uid = f"{request.user}/{request.version}/{card_name}"
+    with tempfile.TemporaryDirectory(prefix="ghostnet-publish-") as scratch:
+        weights, num_classes = _weights_only(params, meta, model_name, source,
+                                             Path(scratch) / "weights.ckpt")
+        return _publish_weights(request, weights, uid=uid, card_path=card_path,
+                                card_name=card_name, model_name=model_name, meta=meta,
+                                num_classes=num_classes)
 
+
+def _publish_weights(request: PublishRequest, weights: Path, *, uid: str, card_path: Path,
+                     card_name: str, model_name: str, meta: CheckpointMeta,
+                     num_classes: int) -> PublishResult:
+    """Put ``weights`` (the file to publish) and its card into the index."""
+    source = Path(request.checkpoint)
+    digest = sha256_file(weights)
+    size = weights.stat().st_size
+    asset_name = f"{digest[:HASH_PREFIX_DIGITS]}_{card_name}.ckpt"
+    asset_path = request.index / ASSETS_FOLDER / asset_name
     existing = _published_sha256(card_path)
     asset_digest = sha256_file(asset_path) if asset_path.is_file() else None
     if existing == digest and asset_digest == digest:
-        return PublishResult(uid, card_path, asset_path, digest, changed=False)
+        return PublishResult(uid, card_path, asset_path, digest, changed=False, size=size)
     if existing is not None and existing != digest and not request.force:
         raise PublishError(f"{card_path}: already publishes a different checkpoint "
                            f"(sha256 {existing}); pass --force to replace it")
@@ -124,18 +166,52 @@ def publish(request: PublishRequest) -> PublishResult:
         summary=f"{model_name} fine-tuned on {request.dataset}",
         assets=(CardAsset(file_format="ckpt", link=link, sha256=digest),),
         preamble=f"# {card_name}",
-        body=_body(uid, model_name, names, meta.image_size, metrics),
+        body=_body(uid, model_name, names, meta.image_size, metrics, num_classes, size),
     )
     text = render_card(card) + "\n"
-    parse_card(text, str(card_path))  # the card must validate before anything is written
+    _check_card(parse_card(text, str(card_path)), request.local_dataset)  # before any write
 
     asset_path.parent.mkdir(parents=True, exist_ok=True)
     card_path.parent.mkdir(parents=True, exist_ok=True)
     if asset_digest != digest:
-        copy_file(source, asset_path)
+        copy_file(weights, asset_path)
     write_text(card_path, text)
     write_listing(request.index)
-    return PublishResult(uid, card_path, asset_path, digest, changed=True)
+    return PublishResult(uid, card_path, asset_path, digest, changed=True, size=size)
+
+
+def _check_dataset(dataset: str, local: bool) -> None:
+    """The hub's data set rule, for ``--dataset`` (any non-empty name when ``local``)."""
+    if not dataset.strip() or not _name_part(dataset):
+        raise PublishError(f"--dataset {dataset!r}: give the training data set's name")
+    reason = None if local else dataset_problem(dataset)
+    if reason:
+        raise PublishError(f"--dataset (the card's train-dataset): {reason}. A project-local "
+                           "index may take another name with --local-dataset")
+
+
+def _check_card(card: ModelCard, local: bool) -> None:
+    """The generated card against the hub's gate (its data set rule waived when ``local``)."""
+    for field, reason in hub_problems(card):
+        if not (local and field == "train-dataset"):
+            raise CardError(card.source, reason, field)
+
+
+def _name_part(dataset: str) -> str:
+    """The data set as it appears in file names: lower case, with only letters, digits, ``.``
+    and ``_`` kept (``Oxford-IIIT Pet`` is ``oxfordiiitpet``, as the hub's aliases write it)."""
+    return _NOT_IN_NAMES.sub("", dataset.lower()).strip("._")
+
+
+def _weights_only(params: ParamDict, meta: CheckpointMeta, model_name: str, source: Path,
+                  target: Path) -> Tuple[Path, int]:
+    """Write to ``target`` what inference and fine-tuning need: the network's parameters
+    (restored strictly, so a checkpoint that does not fit fails here) and the arch, class
+    names and image size; no optimizer state. Returns the path and the number of classes."""
+    net = network_from_params(model_name, params, source=str(source))
+    extra = meta_entries(meta.class_names, meta.image_size, model_name)
+    ms.save_checkpoint(net, str(target), append_dict=extra)
+    return target, int(net.num_classes)
 
 
 def _model_name(name: Optional[str], recorded: Optional[str], source: Path) -> str:
@@ -182,19 +258,31 @@ def _evaluation(metrics: Sequence[Row]) -> Optional[str]:
 
 
 def _body(uid: str, model_name: str, names: Sequence[str], image_size: Optional[int],
-          metrics: Sequence[Row]) -> str:
+          metrics: Sequence[Row], num_classes: int, size: int) -> str:
     sized = IMAGENET_PREPROCESSING.at_size(image_size)
     resize, crop = sized.resize, sized.crop
     mean = ", ".join(f"{m / 255:.3f}" for m in IMAGENET_PREPROCESSING.mean)
     std = ", ".join(f"{s / 255:.3f}" for s in IMAGENET_PREPROCESSING.std)
     lines: List[str] = [
         "## Usage", "",
+        "With the MindSpore Hub client, which passes only your arguments to the network's",
+        f"`create_network`, give the number of classes ({num_classes}):", "",
+        "```python",
+        "import mindspore_hub",
+        "",
+        f'net = mindspore_hub.load("{uid}", {num_classes})',
+        "net.set_train(False)",
+        "```", "",
+        "With this module's client, which reads the number from the checkpoint:", "",
         "```python",
         "from ghostnet_hub import hub",
         "",
         f'net = hub.load("{uid}")',
         "```", "",
         f"Fine-tune it further with `ghostnet finetune --model {uid} ...`.", "",
+        "## Checkpoint", "",
+        f"{size:,} bytes ({size / 2 ** 20:.1f} MiB): the network's parameters with its class "
+        "names, image size and arch; no optimizer state.", "",
         "## Input preprocessing", "",
         f"Decode as RGB, resize the shorter side to {resize} pixels "
         f"({IMAGENET_PREPROCESSING.interpolation}), crop the central {crop}x{crop} square, "
@@ -229,6 +317,6 @@ def describe(result: PublishResult) -> str:
     if not result.changed:
         return (f"{result.uid}: already published with the same bytes "
                 f"(sha256 {result.sha256}); nothing to do")
-    return (f"{result.uid}: published {result.asset_path.name} (sha256 {result.sha256}); "
-            f"card {result.card_path}")
+    return (f"{result.uid}: published {result.asset_path.name} ({result.size:,} bytes, "
+            f"sha256 {result.sha256}); card {result.card_path}")
 

@@ -184,11 +184,13 @@ class WeightsRecord:
             prep = data["preprocessing"]
             names = data.get("class_names")
             metrics = data.get("metrics") or {}
-            assert isinstance(prep, Mapping) and isinstance(metrics, Mapping)
+            if not isinstance(prep, Mapping) or not isinstance(metrics, Mapping) \
+                    or not isinstance(names, (list, tuple, type(None))):
+                raise TypeError("preprocessing, metrics or class_names of the wrong type")
             return cls(
                 arch=str(data["arch"]),
-                num_classes=int(data["num_classes"]),  # type: ignore[call-overload]
-                class_names=None if names is None else tuple(str(n) for n in names),  # type: ignore[attr-defined]
+                num_classes=int(str(data["num_classes"])),
+                class_names=None if names is None else tuple(str(n) for n in names),
                 label_list=_optional_str(data.get("label_list")),
                 preprocessing=Preprocessing(
                     resize=int(prep["resize"]), crop=int(prep["crop"]),
@@ -201,7 +203,7 @@ class WeightsRecord:
                 sha256=_optional_str(data.get("sha256")),
                 metrics={str(k): float(v) for k, v in metrics.items()},
             )
-        except (KeyError, TypeError, AssertionError) as error:
+        except (KeyError, TypeError) as error:
             raise ValueError(f"not a weights record ({error!r})") from error
 
 

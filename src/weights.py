@@ -15,14 +15,16 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import List, Optional, Tuple, Union
+from urllib.parse import urlsplit
 
 from .cache import cache_folder, fetch_asset, get_hub_dir, safe_asset_name, verify
 from .card import CardAsset, ModelCard, load_card
 from .download import sha256_file
 from .errors import CardError, ModelSpecError
-from .index import CardLocation, IndexEntry, fetch_card, index_for, is_url, locate
+from .index import CardLocation, IndexEntry, fetch_card, index_for, is_url, list_index, locate
 from .registry import PUBLISHED, WeightsRecord, base_record, published_record, variant_key
 from .settings import get_settings
+from .uid import newest_first
 
 CHECKPOINT_SUFFIX = ".ckpt"
 
@@ -171,27 +173,24 @@ def resolve_card(name: str, *, source: Optional[str] = None, force_reload: bool 
         return ResolvedCard(card, path, cache_folder(card.user_id.lower(), card.model_version,
                                                      root=root))
     where = index_for(source, settings.index if index is None else index)
-    location: CardLocation = locate(name, index=where, offline=offline, root=root,
-                                    known=published_cards())
+    location: CardLocation = locate(name, index=where, offline=offline, root=root)
     card, path = fetch_card(location, root=root, offline=offline, force_reload=force_reload)
     return ResolvedCard(card, path, path.parent)
 
 
-def published_cards() -> List[IndexEntry]:
-    """The cards of this module's published weights, known without asking the index."""
-    return [IndexEntry(record.uid, record.arch) for record in PUBLISHED.values()
-            if record.uid is not None]
-
-
 def checkpoint_asset(card: ModelCard) -> CardAsset:
-    """The card's first ``ckpt`` asset: what a MindSpore network is restored from.
+    """The asset the hub's client restores from: the last one whose file-format is ``ckpt``;
+    failing that, the first asset, as for the hub's client, when it links a ``.ckpt`` file
+    (a real card labels its checkpoint ``mslite``).
 
     Raises:
-        CardError: the card has no ckpt asset.
+        CardError: the card has no checkpoint asset.
     """
-    for asset in card.assets:
+    for asset in reversed(card.assets):
         if asset.file_format == "ckpt":
             return asset
+    if card.assets and urlsplit(card.assets[0].link).path.lower().endswith(CHECKPOINT_SUFFIX):
+        return card.assets[0]
     raise CardError(card.source, "the card has no ckpt asset to restore weights from",
                     field="asset")
 
@@ -234,3 +233,28 @@ def cached_checkpoint(resolved: ResolvedCard) -> Tuple[Path, Optional[str]]:
     asset = checkpoint_asset(resolved.card)
     path = resolved.folder / safe_asset_name(asset.link)
     return path, verify(path, asset.sha256) if path.is_file() else None
+
+
+def list_cards(*, source: Optional[str] = None, index: Optional[str] = None,
+               offline: Optional[bool] = None) -> List[IndexEntry]:
+    """Every card the index offers (offline: the cards in the cache), with its uid and
+    ``model-name``: by user and card name, and the versions of one card in the short-uid
+    order (:func:`.uid.newest_first`). Reads names only: no card is fetched or validated.
+
+    Raises:
+        MissingListingError: an http(s) index without ``index.json``.
+        OfflineError / DownloadError: an http(s) index's ``index.json`` cannot be had.
+        CardError: that listing is malformed.
+    """
+    settings = get_settings()
+    where = index_for(source, settings.index if index is None else index)
+    entries = list_index(where, root=get_hub_dir(),
+                         offline=settings.offline if offline is None else offline)
+    rank = {uid: number for number, uid in enumerate(newest_first(e.uid for e in entries))}
+    return sorted(entries, key=lambda entry: (_card_key(entry.uid), rank[entry.uid]))
+
+
+def _card_key(uid: str) -> Tuple[str, str]:
+    """``(user, card)``: the key that groups the versions of one card together."""
+    parts = uid.split("/")
+    return (parts[0], parts[-1])

@@ -120,6 +120,18 @@ def test_installed_command_reports_its_version_and_predicts(wheel_env: Path,
     assert len(top) == 2 and all(entry["label"] in imagenet for entry in top)
 
 
+def test_installed_wheel_places_a_copy_and_the_15_card_offline(wheel_env: Path,
+                                                                 tmp_path: Path) -> None:
+    hub_dir = tmp_path / "mscache"
+    _run([str(wheel_env / "bin" / "ghostnet"), "hub-install", "--offline", "--copy",
+          "--hub-dir", str(hub_dir), "mindspore/1.5/ghostnet_imagenet2012"], cwd=tmp_path)
+    card = hub_dir / "mindspore" / "1.5" / "ghostnet_imagenet2012.md"
+    assert card.read_bytes() == (REPO_ROOT / "ghostnet.md").read_bytes()
+    placed = hub_dir / "mindspore" / "1.5" / "ghostnet"
+    assert (placed / "src" / "factory.py").is_file()
+    assert (placed / "src" / "assets" / "ghostnet.md").read_bytes() == card.read_bytes()
+
+
 def _label_rows(path: Path) -> List[tuple]:
     return [tuple(line.split("\t")[1:]) for line in path.read_text().splitlines()[1:]]
 

@@ -9,8 +9,9 @@ examples:
   MSHUB_INDEX=http://127.0.0.1:8000/index ghostnet list
   ghostnet list --offline          # the cards already in the cache
 
-prints one card per line: its uid and its model-name. The index is MSHUB_INDEX (a folder,
-or an http(s) base URL serving index.json); --source gitee|github picks the public hub.
+prints one card per line: its uid and its model-name, read from the card's header line
+(no card is downloaded or validated). The index is MSHUB_INDEX (a folder, or an http(s)
+base URL serving index.json); --source gitee|github picks the public hub.
 """
 
 
@@ -29,9 +30,9 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
 
 def run(args: argparse.Namespace) -> int:
     """Print one card per line; 0 on success."""
-    from ..hub import hub_list  # pylint: disable=import-outside-toplevel  (MindSpore-heavy)
+    from ..weights import list_cards  # pylint: disable=import-outside-toplevel
 
-    entries = hub_list(source=args.source, index=args.index, offline=args.offline)
+    entries = list_cards(source=args.source, index=args.index, offline=args.offline)
     width = max((len(entry.uid) for entry in entries), default=0)
     for entry in entries:
         print(f"{entry.uid:<{width}}  {entry.model_name}")

@@ -18,7 +18,8 @@ from ..cache import get_hub_dir
 if TYPE_CHECKING:
     from ..predictor import Prediction
 
-DEFAULT_MODEL = "mindspore/ghostnet"
+DEFAULT_MODEL = "mindspore/1.5/ghostnet_imagenet2012"
+"""A full uid: the default index (the public hub's tree) has no index.json for short uids."""
 SCREENFUL = 40
 """More inputs than this get a progress bar."""
 
