@@ -10,7 +10,7 @@ venv: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test,onnx]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test,onnx,serve]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -8,8 +8,10 @@ this under the file name the client imports. Model names and their descriptions:
     ghostnet_nose   GhostNet 1.0x without squeeze-and-excitation
     ghostnet_050    GhostNet 0.5x with SE
     ghostnet_130    GhostNet 1.3x with SE
+    ghostnet_600    GhostNet-600 of the model zoo (also ``ghostnet-600``, the hub card's name)
 
-``list_models()`` returns the same, from the network's own variant table.
+``list_models()`` returns the same, from the network's own variant table. ``pretrained``
+takes the model zoo's, mindcv's and timm's checkpoints (see ``src/foreign.py``).
 """
 import os
 import sys

@@ -27,7 +27,6 @@ few milliseconds on some kernels) keeps the stamp; ``force`` downloads afresh re
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 from contextlib import contextmanager
@@ -36,7 +35,7 @@ from pathlib import Path
 from typing import Dict, Iterator, Optional, Union
 from urllib.parse import unquote, urlsplit
 
-from .atomic import write_text
+from .atomic import exclusive_lock, remove_stale_temps, write_text
 from .download import DEFAULT_BACKOFF_S, digest_matches, download, normalize_sha256, sha256_file
 from .errors import CachePathError, OfflineError, UnsafeAssetNameError
 from .settings import get_settings
@@ -44,6 +43,10 @@ from .settings import get_settings
 ASSET_SUFFIXES = (".ckpt", ".mindir", ".onnx", ".safetensors")
 """File name suffixes an asset may have: the weights and model formats the hub serves."""
 LOCK_SUFFIX = ".lock"
+MAX_NAME_BYTES = 200
+"""Longest user, version, card or asset file name (UTF-8 bytes). File systems allow 255 per
+name; the cache adds ``.md``, ``.lock`` or ``.verified.json``, and a temporary adds
+``.<pid>.<random>.incomplete`` and a leading dot (at most 29 bytes)."""
 MARKER_SUFFIX = ".verified.json"
 
 _hub_dir_override: Optional[Path] = None
@@ -114,11 +117,15 @@ def safe_asset_name(url: str) -> str:
 
     Raises:
         UnsafeAssetNameError: the name is empty or hidden, holds a separator, ``..`` or a
-            control character, or lacks one of :data:`ASSET_SUFFIXES`.
+            control character, lacks one of :data:`ASSET_SUFFIXES`, or is longer than
+            :data:`MAX_NAME_BYTES`.
     """
     name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
     if not name or name.startswith("."):
         raise UnsafeAssetNameError(url, f"empty or hidden file name {name!r}")
+    if _too_long(name):
+        raise UnsafeAssetNameError(url, f"file name of {len(name.encode('utf-8', 'replace'))} "
+                                        f"bytes; at most {MAX_NAME_BYTES}")
     if ".." in name or any(char in name for char in "/\\") or not name.isprintable():
         raise UnsafeAssetNameError(url, f"{name!r} holds '..', a separator or a control character")
     if not name.lower().endswith(ASSET_SUFFIXES):
@@ -190,6 +197,7 @@ def fetch_asset(url: str, folder: Path, expected_sha256: str, *,
         raise OfflineError(name, str(dest), reason)
     dest.parent.mkdir(parents=True, exist_ok=True)
     with _asset_lock(dest):
+        remove_stale_temps(dest.parent)  # e.g. the .incomplete of a download killed -9
         digest = None if force else verify(dest, expected)
         if digest is not None:
             return CachedFile(dest, digest)
@@ -208,12 +216,20 @@ def fetch_asset(url: str, folder: Path, expected_sha256: str, *,
 
 
 def _plain_part(part: str) -> str:
-    """``part`` if it is one plain, visible path component; refuses anything else."""
+    """``part`` if it is one plain, visible path component of at most :data:`MAX_NAME_BYTES`;
+    refuses anything else."""
     if not part or part.startswith(".") or os.path.isabs(part) \
             or any(char in part for char in "/\\\0") or ".." in part:
         raise CachePathError(part, "must be one plain path part: not empty or hidden, "
                                    "no separators, no '..'")
+    if _too_long(part):
+        raise CachePathError(part[:40] + "...", f"{len(part.encode('utf-8', 'replace'))} bytes "
+                                                f"long; at most {MAX_NAME_BYTES}")
     return part
+
+
+def _too_long(name: str) -> bool:
+    return len(name.encode("utf-8", "replace")) > MAX_NAME_BYTES
 
 
 @contextmanager
@@ -224,12 +240,8 @@ def _asset_lock(asset: Path) -> Iterator[None]:
     a third process lock a new file and run alongside. Waiting has no timeout of its own;
     the holder's download is bounded by its timeouts and retries.
     """
-    fd = os.open(asset.with_name(asset.name + LOCK_SUFFIX), os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with exclusive_lock(asset.with_name(asset.name + LOCK_SUFFIX)):
         yield
-    finally:
-        os.close(fd)
 
 
 # --- verified markers ------------------------------------------------------------------------

@@ -20,8 +20,10 @@ breaks them, and a card must be safe to download from:
   scheme must be http, https or file.
 
 Every failure is a :class:`~.errors.CardError` that names the file and, where there is one,
-the field. Text fields keep the text written in the card: ``model-version: 1.5`` is ``"1.5"``
-and ``update-time: 2022-03-30`` is ``"2022-03-30"``, not a float and a date.
+the field. The header is parsed by :mod:`.untrusted`, with bounded size and depth and no
+application tags (``!!python/...``), so no card can make the parser itself fail. Text
+fields keep the text written in the card: ``model-version: 1.5`` is ``"1.5"`` and
+``update-time: 2022-03-30`` is ``"2022-03-30"``, not a float and a date.
 
 :func:`render_card` writes a record back in the hub's layout, so the publish step can
 generate a card and check it with :func:`parse_card`.
@@ -40,6 +42,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from .errors import CardError
+from .untrusted import MAX_TEXT_BYTES, check_size, compose_yaml
 
 DELIMITER = "---"
 """A line starting with this opens or closes the header (the hub's reader uses the same test)."""
@@ -146,8 +149,11 @@ def load_card(path: Union[str, "os.PathLike[str]"]) -> ModelCard:
     """
     source = os.fspath(path)
     try:
-        with open(source, encoding="utf-8") as file:
-            text = file.read()
+        with open(source, "rb") as file:
+            data = file.read(MAX_TEXT_BYTES + 1)
+        if len(data) > MAX_TEXT_BYTES:
+            raise CardError(source, f"larger than {MAX_TEXT_BYTES} bytes; not a card")
+        text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # as text mode
     except OSError as error:
         raise CardError(source, f"cannot read the card: {error.strerror or error}") from error
     except UnicodeDecodeError as error:
@@ -164,6 +170,7 @@ def parse_card(text: str, source: str) -> ModelCard:
         WeakHashWarning: an asset's sha256 is a prefix, not the full hash.
         UnknownFieldWarning: the header has a field outside the schema.
     """
+    check_size(text, source)
     preamble, header, header_line, body = _split(text, source)
     fields = _header_fields(_NO_EVALUATION.sub(r"\g<key>~", header), header_line, source)
     read = _Reader(fields, source)
@@ -257,15 +264,7 @@ def _split(text: str, source: str) -> Tuple[str, str, int, str]:
 def _header_fields(header: str, first_line: int, source: str) -> Dict[str, yaml.Node]:
     """Compose the header into YAML nodes by key, so values keep the text they were written
     with; warn about repeated keys, and reject ``:`` where the hub forbids it."""
-    try:
-        root = yaml.compose(header, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        where = f" on line {first_line + mark.line}" if mark is not None else ""
-        raise CardError(source, f"YAML syntax error in the header{where}: "
-                                f"{error.problem or error.context}") from error
-    except yaml.YAMLError as error:
-        raise CardError(source, f"YAML error in the header: {error}") from error
+    root = compose_yaml(header, source, first_line, what="the header")
     if root is None:
         raise CardError(source, "the header between the '---' lines is empty")
     if not isinstance(root, yaml.MappingNode):
@@ -342,17 +341,24 @@ class _Reader:
         node = self._node(field)
         if node.tag != _TAG + "bool":
             raise CardError(self._source, f"must be True or False, not {node.value!r}", field)
-        return bool(yaml.SafeLoader("").construct_yaml_bool(node))
+        try:
+            return bool(yaml.SafeLoader("").construct_yaml_bool(node))
+        except KeyError:  # an explicit '!!bool maybe'
+            raise CardError(self._source, f"must be True or False, not {node.value!r}",
+                            field) from None
 
     def number(self, field: str) -> float:
         """A required YAML int or float."""
         node = self._node(field)
-        if node.tag == _TAG + "int":
-            return float(yaml.SafeLoader("").construct_yaml_int(node))
-        if node.tag == _TAG + "float":
-            value = float(yaml.SafeLoader("").construct_yaml_float(node))
-            if math.isfinite(value):
-                return value
+        try:
+            if node.tag == _TAG + "int":
+                return float(yaml.SafeLoader("").construct_yaml_int(node))
+            if node.tag == _TAG + "float":
+                value = float(yaml.SafeLoader("").construct_yaml_float(node))
+                if math.isfinite(value):
+                    return value
+        except (ValueError, OverflowError) as error:  # 5,000 digits, say
+            raise CardError(self._source, f"unreadable number ({error})", field) from error
         raise CardError(self._source, f"must be a finite number, not {node.value!r}", field)
 
     def optional_text(self, field: str) -> Optional[str]:

@@ -62,6 +62,9 @@ class ImageFolderData:
 def scan_class_folders(root: Path) -> Tuple[Tuple[str, ...], Tuple[Sample, ...]]:
     """The classes under ``root`` (sorted sub-folder names) and every image with its index.
 
+    A class folder is searched recursively: ``cats/more/x.png`` is a ``cats`` image. Hidden
+    files and folders are left out.
+
     Raises:
         DatasetError: ``root`` is not a folder, has fewer than two classes, a class folder
             holds no image, or an image cannot be decoded (the file is named).
@@ -78,8 +81,11 @@ def scan_class_folders(root: Path) -> Tuple[Tuple[str, ...], Tuple[Sample, ...]]
                                       "needs at least two class folders")
     samples: List[Sample] = []
     for index, name in enumerate(classes):
-        images = sorted(path for path in (root / name).iterdir()
-                        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES)
+        folder = root / name
+        images = sorted(path for path in folder.rglob("*")
+                        if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file()
+                        and not any(part.startswith(".")
+                                    for part in path.relative_to(folder).parts))
         if not images:
             raise DatasetError(str(root / name), "class folder holds no images "
                                                  f"({', '.join(sorted(IMAGE_SUFFIXES))})")

@@ -2,16 +2,20 @@
 
 What :func:`download` guarantees, and why (the MindSpore Hub client does none of it):
 
-* **Nothing half-written at ``dest``.** The body goes to ``<dest>.<pid>.<random>.incomplete``
-  in ``dest``'s folder (same file system, so the final ``os.replace`` is atomic); that file is
-  fsynced and moved into place only once its sha256 matches. A ``finally`` removes it on every
+* **Nothing half-written at ``dest``.** The body goes to ``.<dest>.<pid>.<random>.incomplete``
+  (:func:`.atomic.temp_name`: no glob for the real file matches it) in ``dest``'s folder
+  (same file system, so the final ``os.replace`` is atomic); that file is fsynced and moved
+  into place only once its sha256 matches. A ``finally`` removes it on every
   other path, a mismatch included, so a failed download leaves nothing behind.
 * **One pass, bounded memory.** The digest is computed while streaming, 1 MiB at a time.
 * **Bounded waits.** ``connect_timeout`` bounds opening a connection (TCP and TLS);
   ``read_timeout`` bounds every single read. A server that stops sending costs at most
   ``(max_retries + 1) * (connect_timeout + read_timeout) + backoff_s * (2 ** max_retries - 1)``
   seconds in all (name resolution aside, which the OS bounds). A server that keeps trickling
-  bytes is bounded by ``max_bytes`` instead.
+  bytes is bounded by ``min_speed``: once ``read_timeout`` has passed in an attempt, the bytes
+  it received must keep up with ``min_speed`` bytes per second over the time beyond it, so an
+  attempt at a body of N bytes ends within ``read_timeout + N / min_speed`` seconds (plus one
+  read). A slower attempt is given up and retried like a timeout.
 * **Retries that resume.** Connection errors, timeouts, bodies shorter than their
   ``Content-Length`` and 5xx answers are retried with exponential backoff. When the server said
   ``Accept-Ranges: bytes`` the retry asks for the rest only (``Range: bytes=N-``); a server that
@@ -32,7 +36,6 @@ import http.client
 import logging
 import os
 import re
-import secrets
 import ssl
 import sys
 import time
@@ -45,6 +48,7 @@ from urllib.parse import unquote, urlsplit
 
 from tqdm import tqdm
 
+from .atomic import temp_name
 from .errors import DownloadError, DownloadTooLargeError, HTTPStatusError, IntegrityError
 from .settings import get_settings
 
@@ -83,6 +87,7 @@ def download(url: str, dest: Path, *, expected_sha256: Optional[str],
              connect_timeout: Optional[float] = None,
              read_timeout: Optional[float] = None,
              max_retries: Optional[int] = None,
+             min_speed: Optional[int] = None,
              backoff_s: float = DEFAULT_BACKOFF_S,
              progress: bool = True,
              quiet: bool = False) -> DownloadResult:
@@ -100,6 +105,8 @@ def download(url: str, dest: Path, *, expected_sha256: Optional[str],
         connect_timeout: seconds allowed to connect, TLS handshake included.
         read_timeout: seconds any single read may wait.
         max_retries: retries after a transient failure; attempts are at most this plus one.
+        min_speed: bytes per second an attempt must average once ``read_timeout`` has passed
+            (see the module docstring); slower is a transient failure.
         backoff_s: wait before the first retry; doubled before each next one.
         progress: show a progress bar on stderr (only when stderr is a terminal).
         quiet: show nothing at all: no bar, and retries logged at debug level only.
@@ -118,21 +125,23 @@ def download(url: str, dest: Path, *, expected_sha256: Optional[str],
     if scheme not in SCHEMES:
         raise DownloadError(url, f"unsupported scheme {scheme!r}; use one of {', '.join(SCHEMES)}")
     if max_bytes is None or connect_timeout is None or read_timeout is None \
-            or max_retries is None:
+            or max_retries is None or min_speed is None:
         settings = get_settings()
+        min_speed = settings.min_download_speed if min_speed is None else min_speed
         max_bytes = settings.max_download_bytes if max_bytes is None else max_bytes
         connect_timeout = settings.connect_timeout if connect_timeout is None else connect_timeout
         read_timeout = settings.read_timeout if read_timeout is None else read_timeout
         max_retries = settings.max_retries if max_retries is None else max_retries
-    if min(max_bytes, connect_timeout, read_timeout) <= 0 or max_retries < 0 or backoff_s < 0:
-        raise ValueError("max_bytes and the timeouts must be positive; max_retries and "
-                         "backoff_s must not be negative")
+    if min(max_bytes, connect_timeout, read_timeout, min_speed) <= 0 or max_retries < 0 \
+            or backoff_s < 0:
+        raise ValueError("max_bytes, min_speed and the timeouts must be positive; max_retries "
+                         "and backoff_s must not be negative")
 
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    temp = dest.with_name(f"{dest.name}.{os.getpid()}.{secrets.token_hex(4)}.incomplete")
+    temp = dest.with_name(temp_name(dest.name, ".incomplete"))
     fetch = _Fetch(url, _build_opener(read_timeout), max_bytes=max_bytes,
-                   connect_timeout=connect_timeout)
+                   connect_timeout=connect_timeout, grace_s=read_timeout, min_speed=min_speed)
     try:
         with open(temp, "xb") as stream, _progress_bar(url, progress and not quiet) as bar:
             partial = _Partial(stream, bar)
@@ -231,11 +240,13 @@ class _Fetch:
     """The requests of one download: one attempt, and the retry loop around it."""
 
     def __init__(self, url: str, opener: urllib.request.OpenerDirector, *, max_bytes: int,
-                 connect_timeout: float) -> None:
+                 connect_timeout: float, grace_s: float, min_speed: int) -> None:
         self.url = url
         self.opener = opener
         self.max_bytes = max_bytes
         self.connect_timeout = connect_timeout
+        self.grace_s = grace_s
+        self.min_speed = min_speed
 
     def with_retries(self, partial: _Partial, *, max_retries: int, backoff_s: float,
                      quiet: bool) -> int:
@@ -264,6 +275,7 @@ class _Fetch:
         """
         if not partial.resumable and partial.size:
             partial.restart()
+        started = time.monotonic()
         offset = partial.size
         headers = {"Range": f"bytes={offset}-"} if offset else {}
         response = self._open(urllib.request.Request(self.url, headers=headers), offset, partial)
@@ -275,7 +287,9 @@ class _Fetch:
             partial.bar.update(partial.size)
             while True:
                 try:
-                    chunk = response.read(CHUNK_BYTES)
+                    # read1: what one receive brings, so a trickle cannot hold one call for
+                    # long and the speed floor is checked as the bytes come
+                    chunk = response.read1(CHUNK_BYTES)
                 except (OSError, http.client.HTTPException) as error:
                     raise _Transient(_describe(error)) from error
                 if not chunk:
@@ -284,8 +298,20 @@ class _Fetch:
                     raise DownloadTooLargeError(self.url, partial.size + len(chunk),
                                                 self.max_bytes, announced=False)
                 partial.append(chunk)
+                self._check_speed(partial.size - offset, time.monotonic() - started)
         if total is not None and partial.size != total:
             raise _Transient(f"body ended after {partial.size} of {total} bytes")
+
+    def _check_speed(self, received: int, elapsed: float) -> None:
+        """Give up an attempt whose bytes fall behind ``min_speed`` after the grace period.
+
+        Raises:
+            _Transient: the attempt is too slow.
+        """
+        if received < self.min_speed * (elapsed - self.grace_s):
+            raise _Transient(f"too slow: {received} bytes in {elapsed:.1f} s, under the floor "
+                             f"of {self.min_speed} bytes/s after {self.grace_s:g} s "
+                             "(MSHUB_MIN_DOWNLOAD_SPEED)")
 
     def _open(self, request: urllib.request.Request, offset: int,
               partial: _Partial) -> http.client.HTTPResponse:

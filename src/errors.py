@@ -39,6 +39,11 @@ class CheckpointError(GhostnetHubError):
     """A checkpoint that cannot be read or does not fit the network."""
 
 
+class UnstableWeightsError(CheckpointError):
+    """Weights with NaN or infinite values, or exploded BatchNorm statistics: a diverged
+    training run. They would give NaN or meaningless answers, so they are refused."""
+
+
 class MissingParametersError(CheckpointError):
     """Network parameters that the checkpoint does not hold."""
 
@@ -62,6 +67,42 @@ class ShapeMismatchError(CheckpointError):
         shown = "; ".join(f"{name}: checkpoint {tuple(ckpt)} vs network {tuple(net)}"
                           for name, ckpt, net in self.mismatches[:10])
         super().__init__(f"{source}: {len(self.mismatches)} shape mismatch(es): {shown}")
+
+
+class UnknownCheckpointFamilyError(CheckpointError):
+    """A checkpoint whose tensor names fit none of the naming families this module reads."""
+
+    def __init__(self, source: str, names: Sequence[str], reason: str) -> None:
+        self.source = source
+        self.names = tuple(names)
+        shown = ", ".join(self.names[:5])
+        super().__init__(f"{source}: {reason} (first tensors: {shown or 'none'})")
+
+
+class UnmappedTensorsError(CheckpointError):
+    """Tensors of a foreign checkpoint that match no name of its family: never dropped silently."""
+
+    def __init__(self, source: str, family: str, names: Sequence[str]) -> None:
+        self.source = source
+        self.family = family
+        self.names = tuple(names)
+        shown = ", ".join(self.names[:10])
+        more = f" and {len(self.names) - 10} more" if len(self.names) > 10 else ""
+        super().__init__(f"{source}: {len(self.names)} tensor(s) match no {family} name of "
+                         f"GhostNet: {shown}{more}")
+
+
+class ForeignTensorsMissingError(CheckpointError):
+    """A BatchNorm or SE of a foreign checkpoint with some of its tensors absent."""
+
+    def __init__(self, source: str, family: str, names: Sequence[str]) -> None:
+        self.source = source
+        self.family = family
+        self.names = tuple(names)
+        shown = ", ".join(self.names[:10])
+        more = f" and {len(self.names) - 10} more" if len(self.names) > 10 else ""
+        super().__init__(f"{source}: {family} checkpoint lacks {len(self.names)} tensor(s) of "
+                         f"modules it partly holds: {shown}{more}")
 
 
 class DownloadError(GhostnetHubError, OSError):
@@ -185,6 +226,22 @@ class BackendError(GhostnetHubError):
     """An inference backend that is not installed or failed to load or export a model."""
 
 
+class NonFiniteOutputError(BackendError):
+    """A model that produced NaN or infinite outputs; names the model and the inputs."""
+
+
+class FinetuneOptionsError(GhostnetHubError, ValueError):
+    """Fine-tuning options that cannot train (a batch too small for BatchNorm, say)."""
+
+
+class TrainingDivergedError(GhostnetHubError):
+    """A fine-tuning run stopped because its loss or weights stopped being finite or exploded.
+
+    The checkpoints already written are the last good ones; nothing of the diverged state
+    is saved.
+    """
+
+
 class DatasetError(GhostnetHubError, ValueError):
     """An image folder that cannot be trained on. Names the folder or file at fault."""
 
@@ -218,3 +275,11 @@ class LabelsError(GhostnetHubError, ValueError):
 class HubInstallError(GhostnetHubError):
     """``ghostnet hub-install`` cannot place the module: the folder the real client reads is
     taken by something else, or the card is not the one this module knows. Names the path."""
+
+
+class ServeError(GhostnetHubError):
+    """An inference server that cannot start (a port in use, an address it may not bind)."""
+
+
+class QuantizeError(GhostnetHubError):
+    """An int8 model that cannot be made, or that the accuracy gate refuses to write."""

@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 from typing import Dict, Optional, Sequence
 
-from .checkpoint import ParamDict, adapt_first_conv, classifier_mismatch, read_checkpoint, restore
+from .checkpoint import ParamDict, adapt_first_conv, classifier_mismatch, restore
 from .errors import ModelSpecError
+from .foreign import load_foreign_params
 from .ghostnet import GhostNet, build_ghostnet
 from .registry import (CLASSIFIER_PARAMS, MODEL_NAMES, VARIANTS, WeightsRecord, base_record,
                        read_meta, variant_key)
@@ -42,8 +43,10 @@ def create_network(name: str, num_classes: Optional[int] = None, *,
             differs from the checkpoint's, the classifier is left freshly initialised and
             everything else is restored: fine-tuning from a pretrained backbone.
         pretrained: False for random weights; True for the model's published weights
-            (through the hub client: fetched, verified, cached); a ``.ckpt`` file path; a
-            hub name (uid, short uid, card URL or card path); or resolved weights.
+            (through the hub client: fetched, verified, cached); a checkpoint path (a
+            ``.ckpt`` in the model zoo's or mindcv's names, or timm's ``.safetensors``; see
+            :mod:`.foreign`); a hub name (uid, short uid, card URL or card path); or
+            resolved weights.
         features_only: return a backbone giving feature maps at strides 2 to 32.
         out_indices: which feature maps ``features_only`` returns.
         in_channels: input channels (1 for grayscale). A checkpoint's RGB first conv is
@@ -64,7 +67,8 @@ def create_network(name: str, num_classes: Optional[int] = None, *,
                               in_channels=in_channels, drop_rate=drop_rate,
                               features_only=features_only, out_indices=out_indices)
     weights = resolve_weights(pretrained, key)
-    return network_from_params(key, read_checkpoint(weights.checkpoint),
+    _, params = load_foreign_params(weights.checkpoint)
+    return network_from_params(key, params,
                                source=str(weights.checkpoint), record=weights.record,
                                sha256=weights.sha256, num_classes=num_classes,
                                in_channels=in_channels, drop_rate=drop_rate,

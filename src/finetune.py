@@ -28,6 +28,7 @@ import shutil
 import signal
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterator, List, Mapping, Optional, Tuple
@@ -37,20 +38,22 @@ import numpy as np
 from mindspore import nn
 from tqdm import tqdm
 
-from .atomic import atomic_path, copy_file, write_text
+from .atomic import atomic_path, copy_file, remove_stale_temps, write_text
 from .checkpoint import read_checkpoint, restore
 from .data import (ImageFolderData, eval_dataset, eval_transform, read_image_folder,
                    steps_per_epoch, train_dataset, train_transforms)
-from .errors import CheckpointError, DatasetError, OutputError
+from .errors import (CheckpointError, DatasetError, FinetuneOptionsError, OutputError,
+                     TrainingDivergedError)
 from .factory import create_network
 from .features import FrozenPart, frozen_part
 from .finetune_config import FinetuneConfig
 from .ghostnet import GhostNet
+from .numerics import weights_problem
 from .optim import freeze, momentum_optimizer, warmup_cosine
 from .registry import (BEST_TOP1_KEY, EPOCH_KEY, IMAGENET_PREPROCESSING, VARIANTS,
                        Preprocessing, meta_entries, read_meta, scalar_entry, variant_key)
 from .run_log import CURVES_FILE, METRICS_FILE, Row, draw_curves, read_metrics, write_metrics
-from .weights import resolve_weights
+from .weights import WEIGHTS_FILE_SUFFIXES, resolve_weights
 
 LAST_CHECKPOINT = "last.ckpt"
 BEST_CHECKPOINT = "best.ckpt"
@@ -59,6 +62,23 @@ LEARNING_RATE_PARAM = "learning_rate"
 """The optimizer's per-step rate list: not restored on resume, it is recomputed."""
 SPACE_MARGIN_BYTES = 16 * 2 ** 20
 """Free space asked for beyond the checkpoints themselves (metrics, curves, split)."""
+OUTPUT_STRIDE_STAGES = 5
+"""Stride-2 stages of every GhostNet variant (output stride 32)."""
+MIN_BATCHNORM_VALUES = 4
+"""Fewest values per channel a BatchNorm layer may see in a step. With one, the variance is
+zero; with two, the normalised output is +-1 whatever the input, and its gradient is scaled
+by up to 1/(2 sqrt(eps)) ~ 158 per layer. Measured at 32 px, 2 classes, lr 0.01: batch 2 on
+20 images diverged within 9 steps (BatchNorm variance 3.7e26); on 80 images for 2 epochs,
+batch 4 trained unstably (variance 1.2e3) and batch 8 trained (variance 29)."""
+RECOMMENDED_BATCHNORM_VALUES = 16
+"""Below this many values per channel a run is warned about (:class:`SmallBatchWarning`)."""
+EXPLODED_LOSS_FACTOR = 25.0
+"""A step loss above this many times that of guessing uniformly (ln of the number of
+classes) is taken as divergence."""
+
+
+class SmallBatchWarning(UserWarning):
+    """A batch small enough that BatchNorm statistics make training unstable."""
 
 
 @dataclass
@@ -90,9 +110,16 @@ def finetune(config: FinetuneConfig, *, rank: int = 0, group_size: int = 1,
         DatasetError: the data folder is unusable (no classes, one class, a bad image, ...).
         OutputError: the output folder is unwritable or lacks space; raised before training.
         CheckpointError: ``model`` or the ``last.ckpt`` to resume cannot be restored.
+        FinetuneOptionsError: an option out of range, or a batch too small for BatchNorm
+            statistics (see :data:`MIN_BATCHNORM_VALUES`); raised before training.
+        TrainingDivergedError: a step's loss was not finite or exploded, or after an epoch
+            the weights hold NaN or infinities or exploded BatchNorm statistics; the
+            checkpoints already written are kept, the diverged state is not saved.
         KeyboardInterrupt: after saving a resumable ``last.ckpt``.
+    Warns:
+        SmallBatchWarning: a batch that makes BatchNorm statistics noisy (before training).
     """
-    _check_config(config)
+    _check_config(config, preprocessing)
     writer = rank == 0
     data = read_image_folder(config.data, config.val_split, config.seed)
     output = Path(config.output)
@@ -151,21 +178,51 @@ def finetune(config: FinetuneConfig, *, rank: int = 0, group_size: int = 1,
     return FinetuneResult(output, data.classes, run.metrics, net, optimizer, run.step_losses)
 
 
-def _check_config(config: FinetuneConfig) -> None:
+def _check_config(config: FinetuneConfig, preprocessing: Preprocessing) -> None:
     variant_key(config.arch)
     for name in ("epochs", "batch_size", "workers"):
         if getattr(config, name) < 1:
-            raise ValueError(f"{name} must be >= 1, got {getattr(config, name)}")
+            raise FinetuneOptionsError(f"{name} must be >= 1, got {getattr(config, name)}")
     if config.image_size is not None and config.image_size < 8:
-        raise ValueError(f"image_size must be >= 8, got {config.image_size}")
+        raise FinetuneOptionsError(f"image_size must be >= 8, got {config.image_size}")
     if not config.lr > 0:
-        raise ValueError(f"lr must be positive, got {config.lr}")
+        raise FinetuneOptionsError(f"lr must be positive, got {config.lr}")
+    _check_batchnorm_batch(config.batch_size, preprocessing.at_size(config.image_size).crop)
+
+
+def batchnorm_values(batch_size: int, image_size: int) -> int:
+    """Values each BatchNorm channel of the last stage sees per step on one worker: the batch
+    times the pixels of GhostNet's smallest feature map (five stride-2 stages, each rounding
+    up, so 32 px -> 1x1 and 224 px -> 7x7). Batch statistics are per worker."""
+    side = image_size
+    for _ in range(OUTPUT_STRIDE_STAGES):
+        side = -(-side // 2)
+    return batch_size * side * side
+
+
+def _check_batchnorm_batch(batch_size: int, image_size: int) -> None:
+    """Refuse a batch whose last-stage BatchNorm statistics are degenerate, warn about one
+    whose statistics are too noisy to train reliably (see :data:`MIN_BATCHNORM_VALUES`)."""
+    values = batchnorm_values(batch_size, image_size)
+    advice = (f"at --image-size {image_size} raise --batch-size to at least "
+              f"{-(-RECOMMENDED_BATCHNORM_VALUES * batch_size // values)}, or raise --image-size")
+    if values < MIN_BATCHNORM_VALUES:
+        raise FinetuneOptionsError(
+            f"--batch-size {batch_size}: the last stage's BatchNorm layers would see only "
+            f"{values} value(s) per channel per step, too few for batch statistics (they "
+            f"need {MIN_BATCHNORM_VALUES}); {advice}")
+    if values < RECOMMENDED_BATCHNORM_VALUES:
+        warnings.warn(f"--batch-size {batch_size}: the last stage's BatchNorm layers see only "
+                      f"{values} values per channel per step; training may be unstable "
+                      f"({RECOMMENDED_BATCHNORM_VALUES} or more recommended); {advice}",
+                      SmallBatchWarning, stacklevel=3)
 
 
 def _prepare_output(output: Path) -> None:
     """Create ``output`` and prove it writable with a real file, before any training."""
     try:
         output.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(output)  # e.g. a checkpoint being saved when a run was killed -9
         with atomic_path(output / ".write-test") as probe:
             probe.write_bytes(b"ok")
         (output / ".write-test").unlink()
@@ -204,7 +261,7 @@ def build_network(config: FinetuneConfig, num_classes: int, *, arch: Optional[st
     arch = config.arch if arch is None else arch
     if from_scratch or config.model is None:
         return create_network(arch, num_classes, drop_rate=config.drop_rate), arch
-    is_file = config.model.lower().endswith(".ckpt")
+    is_file = config.model.lower().endswith(WEIGHTS_FILE_SUFFIXES)
     weights = resolve_weights(config.model, arch if is_file else None,
                               quiet=not config.progress)
     return create_network(weights.arch, num_classes, pretrained=weights,
@@ -264,6 +321,7 @@ class _Run:
         self.eval_ops = eval_transform(preprocessing, config.image_size)
         self.train_ops = (train_transforms(preprocessing, config.image_size) if config.augment
                           else self.eval_ops)
+        self.loss_limit = EXPLODED_LOSS_FACTOR * math.log(max(len(data.classes), 2))
 
     def global_step(self) -> int:
         return int(self.optimizer.global_step.asnumpy().reshape(-1)[0])
@@ -274,11 +332,17 @@ class _Run:
             with self.signals:
                 for epoch in range(start_epoch, self.config.epochs):
                     loss, seconds = self._train_epoch(epoch)
+                    problem = self._weights_problem()  # every rank: their weights are equal
+                    if problem is not None:
+                        raise TrainingDivergedError(self._stopped(epoch, problem))
                     if self.writer:
                         self._end_epoch(epoch, loss, seconds)
                     self.completed = epoch + 1
         except KeyboardInterrupt:
-            if self.writer:
+            if self.writer and self._weights_problem() is not None:
+                print("\ninterrupted: the weights have diverged, so nothing was saved",
+                      flush=True)
+            elif self.writer:
                 # the epoch count stays at the last finished epoch; global_step holds the
                 # position inside the next one, so a resume skips the batches already trained
                 self._save(self.output / LAST_CHECKPOINT, self.completed)
@@ -303,6 +367,7 @@ class _Run:
                 tick = time.perf_counter()
                 loss = float(self.train_step(image, label).asnumpy())
                 self.signals.rearm()
+                self._check_loss(epoch, loss)
                 losses.append(loss)
                 self.step_losses.append(loss)
                 bar.set_postfix(loss=f"{loss:.4f}",
@@ -324,6 +389,29 @@ class _Run:
                                 shard_id=self.rank, skip_batches=done, workers=config.workers)
         batches = dataset.create_tuple_iterator(num_epochs=1)
         return batches if self.frozen is None else self.frozen.map_images(batches)
+
+    def _check_loss(self, epoch: int, loss: float) -> None:
+        """Stop at a non-finite or exploded step loss. Under data parallelism a rank's loss
+        is its own, so stopping one rank would leave the others waiting; there the weights
+        check after the epoch (equal on every rank) decides."""
+        if math.isfinite(loss) and loss <= self.loss_limit:
+            return
+        if self.group_size == 1:
+            what = "is not finite" if not math.isfinite(loss) else \
+                f"exceeds {self.loss_limit:.3g} ({EXPLODED_LOSS_FACTOR:g} x a uniform guess's)"
+            raise TrainingDivergedError(self._stopped(
+                epoch, f"the loss of step {self.global_step()} is {loss:.4g}, which {what}"))
+
+    def _weights_problem(self) -> Optional[str]:
+        return weights_problem((p.name, p.asnumpy()) for p in self.net.get_parameters())
+
+    def _stopped(self, epoch: int, problem: str) -> str:
+        """The message of a run stopped by divergence: what, where, what is kept, what to do."""
+        last = self.output / LAST_CHECKPOINT
+        kept = (f"{last} (after epoch {self.completed}) is the last good checkpoint"
+                if self.completed and last.is_file() else "no checkpoint was written")
+        return (f"fine-tuning diverged in epoch {epoch + 1}: {problem}. Stopped; {kept}. "
+                "Lower --lr, or raise --batch-size or --image-size")
 
     def _end_epoch(self, epoch: int, train_loss: float, seconds: float) -> None:
         val_loss, top1, top5 = self.evaluate()
@@ -371,7 +459,7 @@ class _Run:
                                                      arch=self.arch))
         extra[EPOCH_KEY] = int(epochs_done)
         extra[BEST_TOP1_KEY] = float(self.best_top1)
-        with atomic_path(path) as temporary:
+        with atomic_path(path, suffix=".ckpt") as temporary:
             ms.save_checkpoint(self.train_step, str(temporary), append_dict=extra)
 
 

@@ -5,7 +5,12 @@ those names are the checkpoint format of the published ImageNet weights: ``conv_
 ``bn1``, ``blocks.N.{ghost1,dw,se,ghost2,shortcut}``, ``conv_head``, ``classifier``. The eval
 numerics match the model zoo too (symmetric padding, MindSpore BatchNorm defaults, hard
 sigmoid ``relu6(x + 3) / 6``). Unlike the model zoo, every width (stem included) follows the
-width multiplier, so the 0.5x and 1.3x variants build.
+width multiplier, rounded as the paper's authors round it (:func:`make_divisible`), so the
+0.5x and 1.3x variants build with the widths of every published 0.5x and 1.3x checkpoint.
+
+Two architecture tables are built: the paper's GhostNet (:data:`BOTTLENECKS`, ReLU) and the
+model zoo's GhostNet-600 (:data:`GHOSTNET_600_BOTTLENECKS`, h-swish, SE in every block). Both
+use the same cells, so both keep the model zoo's parameter names.
 
 This module holds the network only: no file or network I/O.
 """
@@ -52,7 +57,7 @@ FINAL_BLOCK_WIDTH = 960
 NUM_FEATURES = 1280
 """Width of ``conv_head``: the pooled features the classifier sees. Not scaled by width."""
 CHANNEL_DIVISOR = 4
-"""Every scaled width is rounded up to a multiple of this, as in the model zoo."""
+"""Every scaled width is rounded to a multiple of this (see :func:`make_divisible`)."""
 GHOST_RATIO = 2
 """A ghost module makes 1/ratio of its output with a 1x1 conv, the rest with cheap ops."""
 GHOST_KERNEL = 3
@@ -61,9 +66,114 @@ SE_REDUCTION = 4
 """Squeeze-and-excitation reduces its input width by this factor before rounding."""
 
 
+# GhostNet-600 (the model zoo's ``ghostnet_600m``), one row per ghost bottleneck
+# (blocks.0 ... blocks.18); every block has SE and h-swish activations.
+#   kernel  kernel size of the depthwise convs
+#   expand  ``mid`` is the block's input width times this, rounded to a multiple of 8
+#   out     output width before the width multiplier (1.75, the ``ghostnet_600`` variant's)
+#   stride  stride of `dw` and of the shortcut
+GHOSTNET_600_BOTTLENECKS: Tuple[Tuple[int, float, int, int], ...] = (
+    # kernel, expand, out, stride
+    (3, 1, 16, 1),
+    (3, 3, 24, 2),
+    (3, 3, 24, 1),
+    (5, 3, 40, 2),
+    (3, 3, 40, 1),
+    (3, 3, 40, 1),
+    (3, 6, 80, 2),
+    (3, 2.5, 80, 1),
+    (3, 2.5, 80, 1),
+    (3, 2.5, 80, 1),
+    (3, 6, 112, 1),
+    (3, 6, 112, 1),
+    (3, 6, 112, 1),
+    (5, 6, 160, 2),
+    (3, 6, 160, 1),
+    (3, 6, 160, 1),
+    (3, 6, 160, 1),
+    (3, 6, 160, 1),
+    (3, 6, 160, 1),
+)
+GHOSTNET_600_SE_REDUCTION = 10
+"""GhostNet-600's SE reduces ``mid // 10`` (rounded to a multiple of 8)."""
+GHOSTNET_600_HEAD = 1400
+"""Width of GhostNet-600's ``conv_head``."""
+WIDE_DIVISOR = 8
+"""GhostNet-600 rounds ``mid``, SE and the final block's widths to multiples of this."""
+
+
 def make_divisible(width: float, divisor: int = CHANNEL_DIVISOR) -> int:
-    """Round ``width`` up to the nearest multiple of ``divisor``."""
-    return int(math.ceil(width / divisor) * divisor)
+    """Round ``width`` to the nearest multiple of ``divisor`` (halves up), never below
+    ``divisor`` and never more than 10 % below ``width``: the authors' ``_make_divisible``,
+    which timm and mindcv use too. 0.5x and 1.0x widths come out as rounding up would give
+    them; 1.3x widths differ (the stem is 20, not 24)."""
+    rounded = max(divisor, int(width + divisor / 2) // divisor * divisor)
+    if rounded < 0.9 * width:
+        rounded += divisor
+    return rounded
+
+
+@dataclass(frozen=True)
+class BlockSpec:
+    """One ghost bottleneck with its widths resolved (see :data:`BOTTLENECKS`)."""
+
+    kernel: int
+    mid: int
+    out: int
+    se: int
+    """Reduced width of the block's SE, 0 when it has none."""
+    stride: int
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Every width of a network, resolved from an architecture table and a multiplier."""
+
+    stem: int
+    blocks: Tuple[BlockSpec, ...]
+    final: int
+    """Output width of the 1x1 ``ConvUnit`` after the last bottleneck."""
+    head: int
+    """Width of ``conv_head``: the pooled features the classifier sees."""
+    activation: str
+    """``relu`` or ``hswish``: the activation of the stem, ghost1, the final block and head."""
+
+
+def paper_layout(width: float, use_se: bool) -> Layout:
+    """The paper's GhostNet at ``width``, with or without SE."""
+    blocks = []
+    for kernel, mid, out, se, stride in BOTTLENECKS:
+        mid_channels = make_divisible(mid * width)
+        se_channels = make_divisible(mid_channels / SE_REDUCTION) if se and use_se else 0
+        blocks.append(BlockSpec(kernel, mid_channels, make_divisible(out * width), se_channels,
+                                stride))
+    return Layout(stem=make_divisible(STEM_WIDTH * width), blocks=tuple(blocks),
+                  final=make_divisible(FINAL_BLOCK_WIDTH * width), head=NUM_FEATURES,
+                  activation="relu")
+
+
+def ghostnet_600_layout(width: float, use_se: bool) -> Layout:
+    """The model zoo's GhostNet-600 (``ghostnet_600m``: ``width`` 1.75) with its own rounding:
+    ``mid`` from the block's input width, SE from ``mid // 10``, both to multiples of 8."""
+    channels = make_divisible(STEM_WIDTH * width)
+    stem, blocks = channels, []
+    for kernel, expand, out, stride in GHOSTNET_600_BOTTLENECKS:
+        mid = make_divisible(channels * expand, WIDE_DIVISOR)
+        se = make_divisible(mid // GHOSTNET_600_SE_REDUCTION, WIDE_DIVISOR) if use_se else 0
+        channels = make_divisible(out * width)
+        blocks.append(BlockSpec(kernel, mid, channels, se, stride))
+    return Layout(stem=stem, blocks=tuple(blocks),
+                  final=make_divisible(FINAL_BLOCK_WIDTH * width, WIDE_DIVISOR),
+                  head=GHOSTNET_600_HEAD, activation="hswish")
+
+
+LAYOUTS = {"paper": paper_layout, "ghostnet_600": ghostnet_600_layout}
+"""Architecture tables by name: each gives the :class:`Layout` for a width and SE choice."""
+
+
+def _activation(name: str) -> nn.Cell:
+    """A fresh activation cell: ``relu`` or ``hswish`` (``x * relu6(x + 3) / 6``)."""
+    return nn.HSwish() if name == "hswish" else nn.ReLU()
 
 
 def _conv_init(initialize: bool) -> Union[str, HeNormal]:
@@ -76,17 +186,18 @@ def _conv_init(initialize: bool) -> Union[str, HeNormal]:
 
 
 class ConvUnit(nn.Cell):
-    """Conv (no bias, symmetric padding) + BatchNorm + optional ReLU: the model zoo's ConvUnit."""
+    """Conv (no bias, symmetric padding) + BatchNorm + optional activation (``activation``,
+    ReLU unless told): the model zoo's ConvUnit."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 1,
                  stride: int = 1, groups: int = 1, relu: bool = True,
-                 initialize: bool = True) -> None:
+                 initialize: bool = True, activation: str = "relu") -> None:
         super().__init__()
         self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride,
                               pad_mode="pad", padding=kernel_size // 2, group=groups,
                               has_bias=False, weight_init=_conv_init(initialize))
         self.bn = nn.BatchNorm2d(out_channels)
-        self.relu = nn.ReLU() if relu else nn.Identity()
+        self.relu = _activation(activation) if relu else nn.Identity()
 
     def construct(self, x: Tensor) -> Tensor:
         return self.relu(self.bn(self.conv(x)))
@@ -102,9 +213,8 @@ class HardSigmoid(nn.Cell):
 class SqueezeExcite(nn.Cell):
     """Channel attention: global mean, 1x1 reduce + ReLU, 1x1 expand + hard sigmoid, rescale."""
 
-    def __init__(self, channels: int, initialize: bool = True) -> None:
+    def __init__(self, channels: int, reduced: int, initialize: bool = True) -> None:
         super().__init__()
-        reduced = make_divisible(channels // SE_REDUCTION)
         self.conv_reduce = nn.Conv2d(channels, reduced, 1, pad_mode="pad", has_bias=True,
                                      weight_init=_conv_init(initialize))
         self.relu = nn.ReLU()
@@ -122,13 +232,14 @@ class GhostModule(nn.Cell):
     """A 1x1 "primary" conv makes half the channels; a depthwise "cheap" conv makes the rest."""
 
     def __init__(self, in_channels: int, out_channels: int, relu: bool = True,
-                 initialize: bool = True) -> None:
+                 initialize: bool = True, activation: str = "relu") -> None:
         super().__init__()
         primary = math.ceil(out_channels / GHOST_RATIO)
         cheap = primary * (GHOST_RATIO - 1)
-        self.primary_conv = ConvUnit(in_channels, primary, 1, relu=relu, initialize=initialize)
+        self.primary_conv = ConvUnit(in_channels, primary, 1, relu=relu, initialize=initialize,
+                                     activation=activation)
         self.cheap_operation = ConvUnit(primary, cheap, GHOST_KERNEL, groups=primary,
-                                        relu=relu, initialize=initialize)
+                                        relu=relu, initialize=initialize, activation=activation)
 
     def construct(self, x: Tensor) -> Tensor:
         intrinsic = self.primary_conv(x)
@@ -136,20 +247,25 @@ class GhostModule(nn.Cell):
 
 
 class GhostBottleneck(nn.Cell):
-    """ghost1 (ReLU) -> [dw, stride 2, no activation] -> [SE] -> ghost2 (linear) + shortcut.
+    """ghost1 (ReLU or h-swish) -> [dw, stride 2, no activation] -> [SE] -> ghost2 (linear)
+    + shortcut.
 
     The shortcut is the identity when shape is kept, else a depthwise conv (with the block's
-    stride) and a pointwise conv, both linear.
+    stride) and a pointwise conv, both linear. ``se_channels`` is the SE's reduced width
+    (0: no SE).
     """
 
     def __init__(self, in_channels: int, mid_channels: int, out_channels: int,
-                 kernel_size: int, stride: int, use_se: bool, initialize: bool = True) -> None:
+                 kernel_size: int, stride: int, se_channels: int, initialize: bool = True,
+                 activation: str = "relu") -> None:
         super().__init__()
-        self.ghost1 = GhostModule(in_channels, mid_channels, relu=True, initialize=initialize)
+        self.ghost1 = GhostModule(in_channels, mid_channels, relu=True, initialize=initialize,
+                                  activation=activation)
         self.dw = (ConvUnit(mid_channels, mid_channels, kernel_size, stride=stride,
                             groups=mid_channels, relu=False, initialize=initialize)
                    if stride > 1 else nn.Identity())
-        self.se = SqueezeExcite(mid_channels, initialize) if use_se else nn.Identity()
+        self.se = (SqueezeExcite(mid_channels, se_channels, initialize) if se_channels
+                   else nn.Identity())
         self.ghost2 = GhostModule(mid_channels, out_channels, relu=False, initialize=initialize)
         if in_channels == out_channels and stride == 1:
             self.shortcut = nn.Identity()
@@ -179,21 +295,28 @@ class GhostNet(nn.Cell):
 
     Args:
         width: width multiplier (1.0, 0.5, 1.3, ...); every width but ``conv_head`` scales.
-        use_se: whether the bottlenecks marked in :data:`BOTTLENECKS` use SE.
-        num_classes: classifier outputs; 0 gives the pooled :data:`NUM_FEATURES` vector.
+        use_se: whether the bottlenecks marked in the architecture table use SE.
+        num_classes: classifier outputs; 0 gives the pooled ``num_features`` vector.
         in_channels: input image channels (1 for grayscale).
         drop_rate: dropout probability before the classifier; active in training only.
         features_only: build no head; ``construct`` returns a tuple of feature maps.
         out_indices: which of the five feature maps (strides 2, 4, 8, 16, 32) to return.
         initialize: draw random initial weights. Pass False when a checkpoint will overwrite
             every weight anyway; the weights are then zeros, and building is much faster.
+        table: the architecture table, a key of :data:`LAYOUTS` (``paper`` or
+            ``ghostnet_600``).
     """
 
     def __init__(self, width: float = 1.0, use_se: bool = True, num_classes: int = 1000,
                  in_channels: int = 3, drop_rate: float = 0.2, features_only: bool = False,
-                 out_indices: Sequence[int] = (0, 1, 2, 3, 4), initialize: bool = True) -> None:
+                 out_indices: Sequence[int] = (0, 1, 2, 3, 4), initialize: bool = True,
+                 table: str = "paper") -> None:
         super().__init__()
         _check_config(width, num_classes, in_channels, drop_rate)
+        if table not in LAYOUTS:
+            raise ValueError(f"table must be one of {', '.join(LAYOUTS)}, got {table!r}")
+        layout = LAYOUTS[table](width, use_se)
+        self.layout = layout
         self.initialize = initialize
         self.drop_rate = drop_rate
         self.features_only = features_only
@@ -201,28 +324,26 @@ class GhostNet(nn.Cell):
         self.pretrained_cfg: Optional[WeightsRecord] = None
         """The record of the weights (see :mod:`.registry`); set by the builders."""
 
-        stem = make_divisible(STEM_WIDTH * width)
-        self.conv_stem = nn.Conv2d(in_channels, stem, 3, stride=2, pad_mode="pad", padding=1,
-                                   has_bias=False, weight_init=_conv_init(initialize))
-        self.bn1 = nn.BatchNorm2d(stem)
-        self.act1 = nn.ReLU()
+        self.conv_stem = nn.Conv2d(in_channels, layout.stem, 3, stride=2, pad_mode="pad",
+                                   padding=1, has_bias=False, weight_init=_conv_init(initialize))
+        self.bn1 = nn.BatchNorm2d(layout.stem)
+        self.act1 = _activation(layout.activation)
 
         blocks: List[nn.Cell] = []
         taps: List[FeatureInfo] = []
-        channels, reduction = stem, 2
-        for index, (kernel, mid, out, se, stride) in enumerate(BOTTLENECKS):
-            if stride > 1:  # the previous block closed a resolution level
+        channels, reduction = layout.stem, 2
+        for index, spec in enumerate(layout.blocks):
+            if spec.stride > 1:  # the previous block closed a resolution level
                 taps.append(FeatureInfo(channels, reduction, f"blocks.{index - 1}"))
-                reduction *= stride
-            out_channels = make_divisible(out * width)
-            blocks.append(GhostBottleneck(channels, make_divisible(mid * width), out_channels,
-                                          kernel, stride, se and use_se, initialize))
-            channels = out_channels
-        final_width = make_divisible(FINAL_BLOCK_WIDTH * width)
-        blocks.append(ConvUnit(channels, final_width, 1, relu=True, initialize=initialize))
-        taps.append(FeatureInfo(final_width, reduction, f"blocks.{len(blocks) - 1}"))
+                reduction *= spec.stride
+            blocks.append(GhostBottleneck(channels, spec.mid, spec.out, spec.kernel, spec.stride,
+                                          spec.se, initialize, layout.activation))
+            channels = spec.out
+        blocks.append(ConvUnit(channels, layout.final, 1, relu=True, initialize=initialize,
+                               activation=layout.activation))
+        taps.append(FeatureInfo(layout.final, reduction, f"blocks.{len(blocks) - 1}"))
         self.blocks = nn.SequentialCell(blocks)
-        self.num_final_channels = final_width
+        self.num_final_channels = layout.final
 
         if features_only:
             self.out_indices = _check_out_indices(out_indices, len(taps))
@@ -231,9 +352,9 @@ class GhostNet(nn.Cell):
             self.num_classes = 0
             return
         self.feature_info = taps
-        self.conv_head = nn.Conv2d(final_width, NUM_FEATURES, 1, pad_mode="pad", has_bias=True,
+        self.conv_head = nn.Conv2d(layout.final, layout.head, 1, pad_mode="pad", has_bias=True,
                                    weight_init=_conv_init(initialize))
-        self.act2 = nn.ReLU()
+        self.act2 = _activation(layout.activation)
         self.dropout = nn.Dropout(p=drop_rate) if drop_rate > 0 else nn.Identity()
         self.num_classes = num_classes
         self.classifier = self._make_classifier(num_classes)
@@ -241,13 +362,14 @@ class GhostNet(nn.Cell):
     @property
     def num_features(self) -> int:
         """Width of the pooled features fed to the classifier."""
-        return NUM_FEATURES
+        return self.layout.head
 
     def _make_classifier(self, num_classes: int) -> nn.Cell:
         if num_classes == 0:
             return nn.Identity()
         weight_init = Normal(0.01) if self.initialize else "zeros"
-        return nn.Dense(NUM_FEATURES, num_classes, weight_init=weight_init, bias_init="zeros")
+        return nn.Dense(self.layout.head, num_classes, weight_init=weight_init,
+                        bias_init="zeros")
 
     def reset_classifier(self, num_classes: int) -> None:
         """Replace the classifier with a freshly initialised one (0: no classifier at all)."""
@@ -261,11 +383,12 @@ class GhostNet(nn.Cell):
             self.pretrained_cfg = self.pretrained_cfg.with_classes(num_classes)
 
     def forward_features(self, x: Tensor) -> Tensor:
-        """The last feature map: ``(N, 960 * width, H / 32, W / 32)``."""
+        """The last feature map: ``(N, num_final_channels, H / 32, W / 32)``."""
         return self.blocks(self.act1(self.bn1(self.conv_stem(x))))
 
     def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
-        """Pool, ``conv_head`` + ReLU, dropout, classifier; ``pre_logits`` stops before it."""
+        """Pool, ``conv_head`` + activation, dropout, classifier; ``pre_logits`` stops before
+        the classifier."""
         x = ops.mean(x, (2, 3), keep_dims=True)
         x = self.act2(self.conv_head(x))
         x = self.dropout(x.reshape(x.shape[0], -1))
@@ -319,6 +442,6 @@ def build_ghostnet(name: str, **config: Any) -> GhostNet:
     """
     key = variant_key(name)
     variant = VARIANTS[key]
-    net = GhostNet(width=variant.width, use_se=variant.use_se, **config)
+    net = GhostNet(width=variant.width, use_se=variant.use_se, table=variant.table, **config)
     net.pretrained_cfg = base_record(key, net.num_classes)
     return net

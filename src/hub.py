@@ -29,9 +29,9 @@ from .card import ModelCard
 from .checkpoint import ParamDict, read_checkpoint, restore
 from .errors import CardError, HubConfError, UntrustedRepoError
 from .factory import create_network
-from .registry import MODEL_NAMES, variant_key
+from .registry import MODEL_NAMES, is_variant, variant_key
 from .weights import (FetchedModel, ResolvedWeights, cached_checkpoint, checkpoint_asset, fetch,
-                      list_cards, record_for_card, resolve_card)
+                      list_cards, record_for_card, resolve_card, resolve_weights)
 
 HUB_CONF_FILE = "mindspore_hub_conf.py"
 ENTRY_POINT = "create_network"
@@ -41,7 +41,7 @@ HUB_BRANCHES = ("master", "r1.0", "r1.0.1", "r1.1", "r1.2", "r1.3", "r1.4", "r1.
 LISTED_BRANCH = "master"
 
 __all__ = ["FetchedModel", "HubInfo", "check_loadable", "fetch", "get_hub_dir", "hub_list",
-           "info", "list_cards", "load", "load_weights", "set_hub_dir"]
+           "info", "list_cards", "load", "load_weights", "serve", "set_hub_dir", "transform"]
 
 
 def load(name: str, *args: Any, source: Optional[str] = None, pretrained: bool = True,
@@ -196,7 +196,7 @@ def check_loadable(card: ModelCard) -> List[str]:
         notes.append("no ckpt asset: it loads with pretrained=False only")
     else:
         safe_asset_name(asset.link)
-    if card.model_name.lower() not in MODEL_NAMES:
+    if not is_variant(card.model_name):
         notes.append(f"model-name {card.model_name!r} is not a GhostNet variant "
                      f"({', '.join(MODEL_NAMES)}): it loads with repo_dir=<its code> and "
                      "trust_repo=True only")
@@ -231,3 +231,71 @@ def _create(card: ModelCard, repo_dir: Union[str, Path, None], args: tuple,
         raise HubConfError(f"{conf}: {ENTRY_POINT} returned {type(net).__name__}, "
                            "not an nn.Cell")
     return net
+
+
+def serve(name: str, port: int = 8080, *, host: str = "127.0.0.1", arch: Optional[str] = None,
+          backend: str = "auto", max_batch: int = 16, max_wait_ms: float = 5.0) -> int:
+    """Serve ``name`` over HTTP until SIGTERM or Ctrl-C, as ``ghostnet serve`` does.
+
+    The hub client declares ``mindspore_hub.deploy.serving(name, port)`` and raises
+    ``NotImplementedError``; this is that function. ``name`` is anything ``predict --model``
+    takes; the server binds to 127.0.0.1 unless ``host`` says otherwise.
+
+    Raises:
+        ServeError: the server could not start. See :func:`.serve.serve` for the rest.
+    """
+    from .serve import serve as run  # pylint: disable=import-outside-toplevel  (FastAPI)
+
+    return run(name, arch=arch, host=host, port=port, backend=backend, max_batch=max_batch,
+               max_wait_ms=max_wait_ms)
+
+
+def transform(net_or_name: Union[str, nn.Cell], method: str = "int8", *, dataset: str,
+              eval_dataset: Optional[str] = None, output: Union[str, Path, None] = None,
+              arch: Optional[str] = None, max_drop: float = 1.0, force: bool = False) -> Path:
+    """Quantize a model to an int8 ONNX file, as ``ghostnet quantize`` does; its path.
+
+    The hub client declares ``mindspore_hub.optimize.transform(net, model, method, device,
+    dataset)`` and raises ``NotImplementedError``; this is that function for GhostNet.
+
+    Args:
+        net_or_name: anything ``predict --model`` takes (``arch`` for a ``.ckpt``), or a
+            network from this module (its ``pretrained_cfg`` says its classes and input).
+        method: ``'int8'``, the only method.
+        dataset: images to calibrate on.
+        eval_dataset: held-out images, one sub-folder per class, for the accuracy gate;
+            default ``dataset`` itself (then the gate is not on held-out images).
+        output: the ``.onnx`` file; default ``<cache>/quantized/<arch>-<sha256>-int8.onnx``
+            for a name (required for a network).
+        max_drop, force: the gate, as ``--max-drop`` and ``--force``.
+
+    Raises:
+        QuantizeError: an unknown method, unusable folders, or the gate refused the model.
+        See :func:`.quantize.quantize_network` for the rest.
+    """
+    # pylint: disable=import-outside-toplevel
+    from .errors import QuantizeError
+    from .predictor import load_network
+    from .quantize import quantize_network
+
+    if method != "int8":
+        raise QuantizeError(f"method {method!r}: only 'int8' is available")
+    if isinstance(net_or_name, nn.Cell):
+        record = getattr(net_or_name, "pretrained_cfg", None)
+        if output is None or record is None:
+            raise QuantizeError("transform(net, ...) needs a GhostNet of this module and "
+                                "output=PATH.onnx")
+        net = net_or_name
+    else:
+        spec = resolve_weights(net_or_name, arch)
+        net, record = load_network(spec)
+        if output is None:
+            output = get_hub_dir() / "quantized" / f"{spec.arch}-{spec.sha256[:16]}-int8.onnx"
+    report = quantize_network(net, record, calibration=Path(dataset),
+                              eval_folder=Path(eval_dataset or dataset), output=Path(output),
+                              max_drop=max_drop, force=force)
+    if report.output is None:
+        raise QuantizeError(f"int8 top-1 drops {report.drop:.2f} points "
+                            f"({report.top1_fp32:.2%} -> {report.top1_int8:.2%}), over "
+                            f"max_drop {max_drop:g}; nothing written (force=True writes it)")
+    return report.output

@@ -112,8 +112,10 @@ this under the file name the client imports. Model names and their descriptions:
     ghostnet_nose   GhostNet 1.0x without squeeze-and-excitation
     ghostnet_050    GhostNet 0.5x with SE
     ghostnet_130    GhostNet 1.3x with SE
+    ghostnet_600    GhostNet-600 of the model zoo (also ``ghostnet-600``, the hub card's name)
 
-``list_models()`` returns the same, from the network's own variant table.
+``list_models()`` returns the same, from the network's own variant table. ``pretrained``
+takes the model zoo's, mindcv's and timm's checkpoints (see ``src/foreign.py``).
 """
 import os
 import sys
@@ -169,13 +171,17 @@ PUBLIC_CARDS: Tuple[HubCard, ...] = (
     HubCard("mindspore/1.9/ghostnet_imagenet2012", "ghostnet", "ghostnet"),
     HubCard("mindspore/1.10/ghostnet_imagenet2012", "ghostnet", "ghostnet"),
     HubCard("noah-cvlab/gpu/1.0/ghostnet_v1.0_oxford_pets", "ghostnet", "GhostNet"),
+    HubCard("noah-cvlab/gpu/1.0/ghostnet-600_v1.0_oxford_pets", "ghostnet", "GhostNet-600"),
 )
 """The public hub's GhostNet cards this module builds: the default of ``ghostnet
 hub-install``. Read from mindspore-ai/hub ``mshub_res/assets`` (1.6 and 1.7 at commits
 6aef2b43 and b6a6bcdf; the others are in ``tests/data/hub_cards``). Each ``model_name``
-must be a variant (a test checks it), so a card is added here once its network is: for
-``noah-cvlab/gpu/1.0/ghostnet-600_v1.0_oxford_pets`` (model-name ``GhostNet-600``, folder
-``ghostnet``, shared with the 1x pets card), once ``ghostnet-600`` names a variant."""
+must be a variant (a test checks it), so a card is added here once its network is. The
+GhostNet-600 card shares its folder (``ghostnet``) with the 1x pets card; ``ghostnet-600``
+is an alias of the ``ghostnet_600`` variant. The mindcv cards (``mindspore/2.3`` and ``2.5``
+``ghostnet_050_imagenet2012``) are not here: the real client restores a checkpoint with its
+own ``load_param_into_net``, by name, and theirs hold mindcv's names; this module's
+``hub.load`` renames them (``src/foreign.py``)."""
 
 
 @dataclass(frozen=True)

@@ -22,27 +22,31 @@ Names, as the real client and beyond:
 A Chinese twin (``<card>_cn``) stands for its English card (``<card>``), as in the hub's
 validator (:func:`.hub_rules.english_twin`): its header is not meant to be read.
 
-Cards fetched over the network are cached at ``<cache>/<user>/<version>/<card>.md`` and
-reused until ``force_reload``; offline, only the cache is read and no socket is opened.
+Cards fetched over the network are validated, then cached at
+``<cache>/<user>/<version>/<card>.md`` and reused until ``force_reload``; offline, only the
+cache is read and no socket is opened. What comes from a server is parsed with bounded size
+and depth (:mod:`.untrusted`); a malformed ``index.json`` entry is skipped and reported, and a
+card from a server may link only http(s) assets.
 """
 from __future__ import annotations
 
 import json
 import os
 import re
-import secrets
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 from urllib.parse import quote, unquote, urlsplit
 
-from .atomic import write_bytes, write_text
+from .atomic import remove_stale_temps, temp_name, write_bytes, write_text
 from .cache import card_path
-from .card import ModelCard, load_card
+from .card import ModelCard, load_card, parse_card
 from .download import download
 from .errors import CardError, HTTPStatusError, HubNameError, MissingListingError, OfflineError
 from .hub_rules import english_twin
 from .uid import SHAPES, Uid, is_uid, newest_first, parse_uid, uid_from_parts
+from .untrusted import load_json
 
 PUBLIC_INDEXES: Dict[str, str] = {
     "gitee": "https://gitee.com/mindspore/hub/raw/master/mshub_res/assets",
@@ -60,7 +64,13 @@ NOT_CARDS = ("README.md", "README.en.md", "README_CN.md")
 MODEL_NAME_FIELD = "model-name"
 ASSETS_DIR = "assets"
 _HTTP = ("http://", "https://")
+_UID_PART = re.compile(r"[^/.\\\s][^/\\\s]*")
+"""A plain path part of a uid: not empty, not hidden, no separator or space."""
 _BLOB = re.compile(r"^(https://(?:gitee|github)\.com/[^/]+/[^/]+)/blob/")
+
+
+class SkippedEntryWarning(UserWarning):
+    """An entry of an ``index.json`` that a listing left out because it is malformed."""
 
 
 @dataclass(frozen=True)
@@ -128,8 +138,10 @@ def fetch_card(location: CardLocation, *, root: Path, offline: bool,
     """The validated card at ``location`` and its path in the cache.
 
     A card from a local index is read afresh each time (and copied into the cache for later
-    offline use); one from an http(s) index is downloaded once and reused from the cache
-    until ``force_reload``.
+    offline use); one from an http(s) index is downloaded once, validated before it is
+    cached, and reused from the cache until ``force_reload`` (a cached copy that no longer
+    validates is fetched again). A card from an http(s) index may not link a ``file:``
+    asset.
 
     Raises:
         CardError: the card breaks the hub's schema (names the file and the field).
@@ -146,12 +158,20 @@ def fetch_card(location: CardLocation, *, root: Path, offline: bool,
         card = load_card(source)
         write_bytes(cached, source.read_bytes())
         return card, cached
-    if force_reload or not cached.is_file():
-        if offline:
-            raise OfflineError(f"{location.uid}.md", str(cached))
-        download(location.origin, cached, expected_sha256=None, max_bytes=CARD_MAX_BYTES,
-                 progress=False)
-    return load_card(cached), cached
+    if not force_reload and cached.is_file():
+        try:
+            return _remote_card(load_card(cached), location.origin), cached
+        except CardError:
+            if offline:
+                raise
+            # a copy cached before it was validated (older versions did that): fetch again
+    if offline:
+        raise OfflineError(f"{location.uid}.md", str(cached))
+    text = _fetch_text(location.origin, root)
+    card = _remote_card(parse_card(text, str(cached)), location.origin)
+    remove_stale_temps(cached.parent)
+    write_text(cached, text)  # only a card that validates is ever cached
+    return card, cached
 
 
 def list_index(index: str, *, root: Path, offline: bool) -> List[IndexEntry]:
@@ -160,35 +180,38 @@ def list_index(index: str, *, root: Path, offline: bool) -> List[IndexEntry]:
     Raises:
         MissingListingError: an http(s) index without ``index.json``.
         OfflineError / DownloadError: an http(s) index's list cannot be had.
-        CardError: the index's ``index.json`` is malformed.
+        CardError: the index's ``index.json`` is not JSON (or over the parser's bounds), or
+            has no ``cards`` list.
+    Warns:
+        SkippedEntryWarning: a malformed entry of ``index.json`` was left out (the rest is
+            listed).
     """
     if offline:
         return _list_folder(root)
     if not is_url(index):
         return _list_folder(Path(index))
-    listing = root / ".index" / f"{secrets.token_hex(4)}.{os.getpid()}.json"
+    url = _join(index, INDEX_FILE)
     try:
-        try:
-            download(_join(index, INDEX_FILE), listing, expected_sha256=None,
-                     max_bytes=CARD_MAX_BYTES, progress=False)
-        except HTTPStatusError as error:
-            if error.status == 404:
-                raise MissingListingError(index, _join(index, INDEX_FILE)) from error
-            raise
-        return _parse_listing(listing.read_text(encoding="utf-8"), _join(index, INDEX_FILE))
-    finally:
-        listing.unlink(missing_ok=True)
+        text = _fetch_text(url, root)
+    except HTTPStatusError as error:
+        if error.status == 404:
+            raise MissingListingError(index, url) from error
+        raise
+    return _parse_listing(text, url)
 
 
 def write_listing(index: Path) -> Path:
-    """(Re)write ``<index>/index.json`` from the cards in the folder, atomically.
+    """(Re)write ``<index>/index.json`` from the cards in the folder, atomically (left alone
+    when it already says the same).
 
     Raises:
         OSError: the index folder cannot be written.
     """
     entries = [{"uid": entry.uid, "model-name": entry.model_name} for entry in _list_folder(index)]
     target = index / INDEX_FILE
-    write_text(target, json.dumps({"cards": entries}, indent=2) + "\n")
+    text = json.dumps({"cards": entries}, indent=2) + "\n"
+    if not (target.is_file() and target.read_bytes() == text.encode("utf-8")):
+        write_text(target, text)
     return target
 
 
@@ -239,6 +262,39 @@ def _location_from_url(url: str, index: str) -> CardLocation:
         return CardLocation(uid, url)
     return CardLocation(Uid(uid.user, uid.version, twin, uid.device),
                         f"{url.rsplit('/', 1)[0]}/{quote(twin)}.md")
+
+
+def _fetch_text(url: str, root: Path) -> str:
+    """The text at ``url`` (a card or a listing), downloaded into the cache's private
+    ``.index`` folder and read back; nothing of it stays on disk.
+
+    Raises:
+        DownloadError, OfflineError: see :func:`.download.download`.
+        CardError: the text is not UTF-8.
+    """
+    remove_stale_temps(root / ".index")
+    scratch = root / ".index" / temp_name("fetched", ".download")
+    try:
+        download(url, scratch, expected_sha256=None, max_bytes=CARD_MAX_BYTES, progress=False)
+        return scratch.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise CardError(url, f"not UTF-8 text: {error.reason}") from error
+    finally:
+        scratch.unlink(missing_ok=True)
+
+
+def _remote_card(card: ModelCard, origin: str) -> ModelCard:
+    """``card``, checked for what a card from a server may not do: link a local file.
+
+    Raises:
+        CardError: an asset link is a ``file:`` URL.
+    """
+    for asset in card.assets:
+        if not is_url(asset.link):
+            raise CardError(origin, f"{asset.link!r}: a card served over the network may "
+                                    "only link http(s) assets, never a local file",
+                            field="asset-link")
+    return card
 
 
 def _list_folder(folder: Path) -> List[IndexEntry]:
@@ -301,11 +357,28 @@ def _plain_value(text: str) -> str:
 
 
 def _parse_listing(text: str, source: str) -> List[IndexEntry]:
-    try:
-        cards = json.loads(text)["cards"]
-        return [IndexEntry(str(card["uid"]), str(card["model-name"])) for card in cards]
-    except (ValueError, KeyError, TypeError) as error:
-        raise CardError(source, f"not a card listing ({error!r})", field="cards") from error
+    """The entries of an ``index.json``; an entry that is not a uid of plain parts and a
+    model-name is skipped with a :class:`SkippedEntryWarning` naming it.
+
+    Raises:
+        CardError: the text is not JSON (or too large or deep), or has no ``cards`` list.
+    """
+    listing = load_json(text, source)
+    cards = listing.get("cards") if isinstance(listing, dict) else None
+    if not isinstance(cards, list):
+        raise CardError(source, "not a card listing: expected {\"cards\": [...]}",
+                        field="cards")
+    entries = []
+    for number, card in enumerate(cards, start=1):
+        uid = card.get("uid") if isinstance(card, dict) else None
+        name = card.get("model-name") if isinstance(card, dict) else None
+        if not (isinstance(uid, str) and isinstance(name, str) and name and is_uid(uid)
+                and all(_UID_PART.fullmatch(part) for part in uid.strip("/").split("/"))):
+            warnings.warn(f"skipped entry {number} of {source}: expected a uid {SHAPES} and "
+                          "a model-name", SkippedEntryWarning, stacklevel=2)
+            continue
+        entries.append(IndexEntry(uid, name))
+    return entries
 
 
 def _join(index: str, relative: str) -> str:

@@ -3,7 +3,8 @@
 The backend is picked once: ``onnxruntime`` (the fast CPU path, used by ``auto`` whenever
 onnxruntime is installed) or ``mindspore`` in graph mode. The ONNX Runtime path looks up the
 export cache first; when the export is there, nothing here imports MindSpore. Only a cache
-miss (or the MindSpore backend) loads the checkpoint with MindSpore.
+miss (or the MindSpore backend) loads the checkpoint with MindSpore. A self-describing ONNX
+model file (``ghostnet quantize``'s int8 output) runs as it is, on ONNX Runtime only.
 
 Both backends run a graph compiled (or exported) for one batch shape: a shorter last batch
 is padded with zeros to it (:func:`pad_batch`) and the padding's outputs dropped, so the
@@ -25,8 +26,10 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, List, Optional, 
 
 import numpy as np
 
-from .errors import BackendError, ImageError
+from .errors import BackendError, ImageError, NonFiniteOutputError, UnstableWeightsError
 from .export import export_entry
+from .numerics import named_arrays, non_finite_rows, weights_problem
+from .onnx_model import ONNX_SUFFIX, load_model_file
 from .registry import WeightsRecord
 from .transforms import MAX_PIXELS, EvalTransform, Input
 from .weights import ResolvedWeights
@@ -88,7 +91,11 @@ class Predictor:
         self.backend = backend
         self.batch_size = batch_size
         self._run: Runner
-        if backend == "onnxruntime":
+        if spec.checkpoint.suffix.lower() == ONNX_SUFFIX:
+            if backend != "onnxruntime":
+                raise BackendError(f"{spec.source}: an ONNX model runs on onnxruntime only")
+            self.record, self._run = load_model_file(spec.checkpoint)
+        elif backend == "onnxruntime":
             self.record, self._run = _onnxruntime(spec, batch_size, cache_dir)
         elif backend == "mindspore":
             self.record, self._run = _mindspore(spec, batch_size)
@@ -102,7 +109,12 @@ class Predictor:
         return self._run(images)
 
     def predict(self, inputs: Iterable[Input], topk: int) -> Iterator[Prediction]:
-        """Predictions for ``inputs``, in order, one per input."""
+        """Predictions for ``inputs``, in order, one per input.
+
+        Raises:
+            NonFiniteOutputError: the model's outputs for a batch hold NaN or infinities;
+                no probability of that batch is given.
+        """
         pending: List[Tuple[str, Optional[np.ndarray], Optional[str]]] = []
         loaded = 0
         for item in inputs:
@@ -122,7 +134,16 @@ class Predictor:
     def _flush(self, pending: Sequence[Tuple[str, Optional[np.ndarray], Optional[str]]],
                topk: int) -> Iterator[Prediction]:
         arrays = [array for _, array, _ in pending if array is not None]
-        probs = iter(softmax(self._run(np.stack(arrays))) if arrays else ())
+        logits = self._run(np.stack(arrays)) if arrays else np.zeros((0, 1), np.float32)
+        bad = non_finite_rows(logits)
+        if len(bad):
+            images = [path for path, array, _ in pending if array is not None]
+            shown = ", ".join(images[int(row)] for row in bad[:3])
+            raise NonFiniteOutputError(
+                f"{self.spec.source}: the model gives non-finite outputs (NaN or infinity) for "
+                f"{len(bad)} input(s) ({shown}{', ...' if len(bad) > 3 else ''}); its weights "
+                "are broken, as after a diverged training run")
+        probs = iter(softmax(logits))
         for path, array, error in pending:
             if array is None:
                 yield Prediction(image=path, error=error)
@@ -237,15 +258,20 @@ def load_network(spec: ResolvedWeights) -> Tuple["nn.Cell", WeightsRecord]:
 
     Raises:
         CheckpointError: the checkpoint is unreadable or does not fit ``spec.arch``.
+        UnstableWeightsError: the weights hold NaN or infinities, or exploded BatchNorm
+            statistics (see :mod:`.numerics`).
         UnknownModelError: ``spec.arch`` is not a GhostNet variant.
     """
     # pylint: disable=import-outside-toplevel
-    from .checkpoint import read_checkpoint
     from .factory import network_from_params
+    from .foreign import load_foreign_params
 
-    net = network_from_params(spec.arch, read_checkpoint(spec.checkpoint),
-                              source=str(spec.checkpoint), record=spec.record,
-                              sha256=spec.sha256)
+    _, params = load_foreign_params(spec.checkpoint)
+    problem = weights_problem(named_arrays(params))
+    if problem is not None:
+        raise UnstableWeightsError(f"{spec.source}: {problem}; refusing to predict with it")
+    net = network_from_params(spec.arch, params, source=str(spec.checkpoint),
+                              record=spec.record, sha256=spec.sha256)
     record = net.pretrained_cfg
     assert record is not None  # network_from_params always sets it
     return net, record

@@ -28,8 +28,14 @@ The card is written for the public hub as well as for this client:
   (what inference and fine-tuning need), not the optimizer's state, and the card records its
   size.
 
-Publishing is idempotent: the same bytes under the same card do nothing (and say so). A
-different file under an existing card or asset name is refused unless ``force``.
+Publishing is idempotent: the same bytes under the same card do nothing (and say so), except
+bring ``index.json`` up to date, so a re-run after a publish killed before it wrote the
+listing converges to the truth. A different file under an existing card or asset name is
+refused unless ``force``. Publishes to one index take turns (a lock file,
+``<index>/.publish.lock``), and the one holding it removes the temporaries of publishes that
+were killed (see :mod:`.atomic`). Names are checked up front with the rules the hub client
+loads by, so a publish never writes a card that cannot be loaded, and weights with NaN,
+infinities or exploded BatchNorm statistics are refused (:mod:`.numerics`).
 """
 from __future__ import annotations
 
@@ -42,19 +48,22 @@ from typing import List, Optional, Sequence, Tuple
 
 import mindspore as ms
 
-from .atomic import copy_file, write_text
+from . import cache
+from .atomic import copy_file, exclusive_lock, remove_stale_temps, write_text
 from .card import CardAsset, ModelCard, load_card, parse_card, render_card
 from .checkpoint import ParamDict, read_checkpoint
 from .download import sha256_file
-from .errors import CardError, PublishError
+from .errors import CachePathError, CardError, GhostnetHubError, PublishError, UnsafeAssetNameError
 from .factory import network_from_params
 from .hub_rules import dataset_problem, hub_problems
-from .index import write_listing
+from .index import INDEX_FILE, write_listing
+from .numerics import named_arrays, weights_problem
 from .registry import (IMAGENET_PREPROCESSING, VARIANTS, CheckpointMeta, meta_entries,
                        read_meta)
 from .run_log import METRICS_FILE, Row, read_metrics
 
 ASSETS_FOLDER = "assets"
+LOCK_FILE = ".publish.lock"
 HASH_PREFIX_DIGITS = 16
 DEFAULT_REPO_LINK = "https://github.com/ghostnet-hub/ghostnet-hub"
 """This project's repository. Its root holds ``mindspore_hub_conf.py``; the real client
@@ -81,6 +90,9 @@ class PublishRequest:
     force: bool = False
     local_dataset: bool = False
     """Take a ``dataset`` the public hub does not accept: for a project-local index only."""
+    int8: Optional[Path] = None
+    """An int8 ONNX model of the checkpoint (``ghostnet quantize``), published as the card's
+    second asset (``file-format: onnx``)."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +106,8 @@ class PublishResult:
     changed: bool
     size: int
     """Bytes of the published asset."""
+    listing_updated: bool = False
+    """Whether ``index.json`` was (re)written."""
 
 
 def publish(request: PublishRequest) -> PublishResult:
@@ -101,14 +115,18 @@ def publish(request: PublishRequest) -> PublishResult:
 
     Raises:
         CheckpointError: the checkpoint cannot be read, or does not fit its network.
-        PublishError: a bad name, a data set the hub does not accept (without
-            ``local_dataset``), or a different file already published under the card or
-            asset name (without ``force``).
+        PublishError: a bad name (one the hub client could not load included), a data set
+            the hub does not accept (without ``local_dataset``), weights with NaN,
+            infinities or exploded BatchNorm statistics, or a different file already
+            published under the card or asset name (without ``force``).
         CardError: the generated card does not validate, or breaks the hub's gate (names
             the field).
     """
     source = Path(request.checkpoint)
     params = read_checkpoint(source)
+    problem = weights_problem(named_arrays(params))
+    if problem is not None:
+        raise PublishError(f"{source}: {problem}; refusing to publish it")
     meta = read_meta(params, str(source))
     model_name = _model_name(request.name, meta.arch, source)
     for label, part in (("user", request.user), ("version", request.version)):
@@ -117,7 +135,10 @@ def publish(request: PublishRequest) -> PublishResult:
     card_name = f"{model_name}_{_name_part(request.dataset)}"
     card_path = request.index / request.user / request.version / f"{card_name}.md"
     uid = f"{request.user}/{request.version}/{card_name}"
-    with tempfile.TemporaryDirectory(prefix="ghostnet-publish-") as scratch:
+    _check_loadable(request, card_name)
+    request.index.mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(request.index / LOCK_FILE), \
+            tempfile.TemporaryDirectory(prefix="ghostnet-publish-") as scratch:
         weights, num_classes = _weights_only(params, meta, model_name, source,
                                              Path(scratch) / "weights.ckpt")
         return _publish_weights(request, weights, uid=uid, card_path=card_path,
@@ -125,19 +146,47 @@ def publish(request: PublishRequest) -> PublishResult:
                                 num_classes=num_classes)
 
 
+def _check_loadable(request: PublishRequest, card_name: str) -> None:
+    """Refuse names the hub client would not load: the uid's parts and the asset's file name
+    (its hash prefix is the same length whatever the hash) go through the checks they meet
+    when they are loaded, length included.
+
+    Raises:
+        PublishError: a name that could not be loaded.
+    """
+    asset_name = f"{'0' * HASH_PREFIX_DIGITS}_{card_name}.ckpt"
+    try:
+        cache.card_path(request.user, request.version, card_name, root=request.index)
+        cache.safe_asset_name(f"{request.asset_base_url.rstrip('/')}/{asset_name}")
+    except (CachePathError, UnsafeAssetNameError) as error:
+        raise PublishError(f"{request.user}/{request.version}/{card_name}: the hub client "
+                           f"could not load it ({error})") from error
+
+
+def _update_listing(index: Path) -> bool:
+    """Bring ``index.json`` up to date with the cards; whether it had to change."""
+    listing = index / INDEX_FILE
+    before = listing.read_bytes() if listing.is_file() else None
+    return write_listing(index).read_bytes() != before
+
+
 def _publish_weights(request: PublishRequest, weights: Path, *, uid: str, card_path: Path,
                      card_name: str, model_name: str, meta: CheckpointMeta,
                      num_classes: int) -> PublishResult:
-    """Put ``weights`` (the file to publish) and its card into the index."""
+    """Put ``weights`` (the file to publish) and its card into the index; called under the
+    index's lock, so the temporaries of killed publishes can go first."""
     source = Path(request.checkpoint)
+    for folder in (request.index, request.index / ASSETS_FOLDER, card_path.parent):
+        remove_stale_temps(folder)
     digest = sha256_file(weights)
     size = weights.stat().st_size
     asset_name = f"{digest[:HASH_PREFIX_DIGITS]}_{card_name}.ckpt"
     asset_path = request.index / ASSETS_FOLDER / asset_name
     existing = _published_sha256(card_path)
     asset_digest = sha256_file(asset_path) if asset_path.is_file() else None
-    if existing == digest and asset_digest == digest:
-        return PublishResult(uid, card_path, asset_path, digest, changed=False, size=size)
+    if existing == digest and asset_digest == digest and request.int8 is None:
+        return PublishResult(uid, card_path, asset_path, digest, changed=False, size=size,
+                             listing_updated=_update_listing(request.index))
     if existing is not None and existing != digest and not request.force:
         raise PublishError(f"{card_path}: already publishes a different checkpoint "
                            f"(sha256 {existing}); pass --force to replace it")
@@ -147,6 +196,14 @@ def _publish_weights(request: PublishRequest, weights: Path, *, uid: str, card_p
     names = meta.class_names or []
     metrics = read_metrics(source.parent / METRICS_FILE)
     link = f"{request.asset_base_url.rstrip('/')}/{asset_name}"
+    assets = [CardAsset(file_format="ckpt", link=link, sha256=digest)]
+    int8_copy = None
+    if request.int8 is not None:
+        int8_digest = _int8_digest(request.int8, model_name)
+        int8_name = f"{int8_digest[:HASH_PREFIX_DIGITS]}_{card_name}_int8.onnx"
+        assets.append(CardAsset(file_format="onnx", sha256=int8_digest,
+                                link=f"{request.asset_base_url.rstrip('/')}/{int8_name}"))
+        int8_copy = (request.int8, asset_path.with_name(int8_name))
     card = ModelCard(
         source=str(card_path),
         model_name=model_name,
@@ -164,7 +221,7 @@ def _publish_weights(request: PublishRequest, weights: Path, *, uid: str, card_p
         mindspore_version=".".join(ms.__version__.split(".")[:2]),
         license="Apache2.0",
         summary=f"{model_name} fine-tuned on {request.dataset}",
-        assets=(CardAsset(file_format="ckpt", link=link, sha256=digest),),
+        assets=tuple(assets),
         preamble=f"# {card_name}",
         body=_body(uid, model_name, names, meta.image_size, metrics, num_classes, size),
     )
@@ -175,9 +232,11 @@ def _publish_weights(request: PublishRequest, weights: Path, *, uid: str, card_p
     card_path.parent.mkdir(parents=True, exist_ok=True)
     if asset_digest != digest:
         copy_file(weights, asset_path)
+    if int8_copy is not None:
+        copy_file(*int8_copy)
     write_text(card_path, text)
-    write_listing(request.index)
-    return PublishResult(uid, card_path, asset_path, digest, changed=True, size=size)
+    return PublishResult(uid, card_path, asset_path, digest, changed=True, size=size,
+                         listing_updated=_update_listing(request.index))
 
 
 def _check_dataset(dataset: str, local: bool) -> None:
@@ -225,6 +284,21 @@ def _model_name(name: Optional[str], recorded: Optional[str], source: Path) -> s
     if recorded is not None and recorded != chosen.lower():
         raise PublishError(f"--name {chosen!r}: {source} was trained as {recorded!r}")
     return chosen.lower()
+
+
+def _int8_digest(path: Path, model_name: str) -> str:
+    """The sha256 of an int8 model file, once checked to be one of ``model_name``."""
+    # pylint: disable=import-outside-toplevel
+    from .onnx_model import ort_session, read_record
+
+    try:
+        record = read_record(ort_session(path, threads=1), str(path))
+    except GhostnetHubError as error:
+        raise PublishError(f"--int8 {path}: not an ONNX model of ghostnet quantize "
+                           f"({error})") from error
+    if record.arch != model_name:
+        raise PublishError(f"--int8 {path}: a model of {record.arch}, not {model_name}")
+    return sha256_file(path)
 
 
 def _check_part(label: str, part: str) -> None:
@@ -315,8 +389,9 @@ def _body(uid: str, model_name: str, names: Sequence[str], image_size: Optional[
 def describe(result: PublishResult) -> str:
     """One line for the user: what was published, or that nothing changed."""
     if not result.changed:
+        done = f"{INDEX_FILE} brought up to date" if result.listing_updated else "nothing to do"
         return (f"{result.uid}: already published with the same bytes "
-                f"(sha256 {result.sha256}); nothing to do")
+                f"(sha256 {result.sha256}); {done}")
     return (f"{result.uid}: published {result.asset_path.name} ({result.size:,} bytes, "
             f"sha256 {result.sha256}); card {result.card_path}")
 

@@ -50,11 +50,14 @@ ASSETS_DIR = Path(__file__).resolve().parent / "assets"
 
 @dataclass(frozen=True)
 class Variant:
-    """A named GhostNet variant: its width multiplier, whether it uses SE, and a description."""
+    """A named GhostNet variant: its width multiplier, whether it uses SE, a description, and
+    its architecture table (``paper``, or ``ghostnet_600``: see ``LAYOUTS`` in
+    :mod:`.ghostnet`)."""
 
     width: float
     use_se: bool
     description: str
+    table: str = "paper"
 
 
 VARIANTS: Dict[str, Variant] = {
@@ -62,21 +65,37 @@ VARIANTS: Dict[str, Variant] = {
     "ghostnet_nose": Variant(1.0, False, "GhostNet 1.0x without squeeze-and-excitation"),
     "ghostnet_050": Variant(0.5, True, "GhostNet 0.5x with SE: half the widths, for small devices"),
     "ghostnet_130": Variant(1.3, True, "GhostNet 1.3x with SE: wider, more accurate"),
+    "ghostnet_600": Variant(1.75, True, "GhostNet-600 (the model zoo's ghostnet_600m): h-swish, "
+                            "SE in every block, about 600M MACs", table="ghostnet_600"),
 }
 """Every model name this module builds, keyed by the lowercase name the hub client passes."""
 MODEL_NAMES = tuple(VARIANTS)
 
+ALIASES: Dict[str, str] = {"ghostnet-600": "ghostnet_600"}
+"""Other spellings of a variant's name, accepted wherever a name is: the public hub's
+GhostNet-600 card says ``GhostNet-600``, which its client lowercases."""
+
 
 def variant_key(name: str) -> str:
-    """``name`` lowercased, once checked to be a variant.
+    """``name`` lowercased (an alias resolved), once checked to be a variant.
 
     Raises:
         UnknownModelError: ``name`` is not in :data:`VARIANTS` (a ``ValueError``).
     """
     key = name.lower()
+    key = ALIASES.get(key, key)
     if key not in VARIANTS:
         raise UnknownModelError(name, MODEL_NAMES)
     return key
+
+
+def is_variant(name: str) -> bool:
+    """Whether :func:`variant_key` takes ``name`` (any case, or an alias)."""
+    try:
+        variant_key(name)
+    except UnknownModelError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ Variable                       Meaning                                          
 ``MSHUB_READ_TIMEOUT``         seconds any single read may wait                   30
 ``MSHUB_MAX_RETRIES``          retries after a transient failure                  3
 ``MSHUB_MAX_DOWNLOAD_BYTES``   largest download accepted                          5 GiB
+``MSHUB_MIN_DOWNLOAD_SPEED``   bytes per second a download must average once      32768
+                               ``MSHUB_READ_TIMEOUT`` has passed
 ``ONEDNN_MAX_CPU_ISA``         oneDNN's instruction-set cap (MindSpore's CPU      ``AVX2``
                                kernels); set by the package when unset, see
                                :func:`prefer_jit_convolutions`
@@ -37,6 +39,10 @@ from .errors import SettingsError
 
 DEFAULT_INDEX = "https://gitee.com/mindspore/hub/raw/master/mshub_res/assets"
 """The public hub's tree of model cards, laid out as ``<user>/<version>/<card>.md``."""
+
+DEFAULT_MIN_DOWNLOAD_SPEED = 32 * 1024
+"""32 KiB/s (a 256 kbit/s link): a 21 MB checkpoint may take up to 11 minutes, and a server
+trickling bytes is given up about a second after the read timeout."""
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -127,6 +133,9 @@ class Settings:
     """``MSHUB_MAX_RETRIES``: retries after a transient failure (so attempts = retries + 1)."""
     max_download_bytes: int = 5 * 1024 ** 3
     """``MSHUB_MAX_DOWNLOAD_BYTES``: largest download accepted, announced or streamed."""
+    min_download_speed: int = DEFAULT_MIN_DOWNLOAD_SPEED
+    """``MSHUB_MIN_DOWNLOAD_SPEED``: bytes per second an attempt must average once the read
+    timeout has passed; a body of N bytes thus has ``read_timeout + N / speed`` seconds."""
 
 
 def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
@@ -147,6 +156,8 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
         max_retries=_parse_count(env, "MSHUB_MAX_RETRIES", 3, minimum=0),
         max_download_bytes=_parse_count(env, "MSHUB_MAX_DOWNLOAD_BYTES", 5 * 1024 ** 3,
                                         minimum=1),
+        min_download_speed=_parse_count(env, "MSHUB_MIN_DOWNLOAD_SPEED",
+                                        DEFAULT_MIN_DOWNLOAD_SPEED, minimum=1),
     )
 
 

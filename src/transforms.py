@@ -24,6 +24,7 @@ Deliberately free of MindSpore: the ONNX Runtime path of ``predict`` must start 
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,16 +68,19 @@ def load_rgb(path: PathLike, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
             with Image.open(source) as image:
                 width, height = image.size
                 if width * height > max_pixels:
-                    raise ImageTooLargeError(
-                        source, f"{width}x{height} is {width * height} pixels, over the cap "
-                                f"of {max_pixels} (a decompression-bomb guard)")
+                    raise _over_cap(source, width * height, max_pixels)
                 image.load()
                 upright = ImageOps.exif_transpose(image)
                 return _to_rgb(upright if upright is not None else image)
     except ImageError:
         raise
     except Image.DecompressionBombError as error:
-        raise ImageTooLargeError(source, f"refused as a decompression bomb ({error})") from error
+        # Pillow's own check fires in open(), before the size is ours to read, for images
+        # over twice its MAX_IMAGE_PIXELS; it says the pixel count, so say it the same way.
+        found = re.search(r"\((\d+) pixels\)", str(error))
+        pixels = int(found.group(1)) if found else 0
+        cap = max_pixels if pixels > max_pixels else 2 * int(Image.MAX_IMAGE_PIXELS or 0)
+        raise _over_cap(source, pixels, cap) from error
     except UnidentifiedImageError as error:
         reason = "empty file" if _is_empty(source) else "not an image Pillow can read"
         raise ImageError(source, reason) from error
@@ -87,6 +91,12 @@ def load_rgb(path: PathLike, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         # Pillow reports truncated and corrupt data as OSError, SyntaxError or ValueError.
         raise ImageError(source, f"corrupt or truncated image ({error})") from error
+
+
+def _over_cap(source: str, pixels: int, cap: int) -> ImageTooLargeError:
+    """The one message for an image over the pixel cap, whichever check found it."""
+    return ImageTooLargeError(source, f"{pixels} pixels, over the cap of {cap} "
+                                      "(a decompression-bomb guard)")
 
 
 def _is_empty(path: str) -> bool:

@@ -22,11 +22,16 @@ from .card import CardAsset, ModelCard, load_card
 from .download import sha256_file
 from .errors import CardError, ModelSpecError
 from .index import CardLocation, IndexEntry, fetch_card, index_for, is_url, list_index, locate
+from .onnx_model import ONNX_SUFFIX, ort_session, read_record
 from .registry import PUBLISHED, WeightsRecord, base_record, published_record, variant_key
 from .settings import get_settings
 from .uid import newest_first
 
 CHECKPOINT_SUFFIX = ".ckpt"
+SAFETENSORS_SUFFIX = ".safetensors"
+"""timm's weights files (see :mod:`.foreign`)."""
+WEIGHTS_FILE_SUFFIXES = (CHECKPOINT_SUFFIX, SAFETENSORS_SUFFIX)
+"""A ``pretrained=`` or ``--model`` value with one of these suffixes is a local file."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,7 @@ class ResolvedWeights:
     source: str
     """What the user named (``--model``, ``pretrained=``), for messages."""
     checkpoint: Path
+    """The ``.ckpt`` file, or an ``.onnx`` model file that ONNX Runtime runs as it is."""
     sha256: str
     """Full hex SHA-256 of :attr:`checkpoint`."""
     record: WeightsRecord
@@ -82,7 +88,9 @@ def resolve_weights(weights: Weights, arch: Optional[str] = None, *,
     Args:
         weights: ``True`` for ``arch``'s published weights (fetched through the hub client);
             a ``.ckpt`` file (built as ``arch``); a hub name (built as its card's
-            ``model-name``); or a :class:`ResolvedWeights`, returned as it is.
+            ``model-name``); an ``.onnx`` model file of ``ghostnet quantize`` (its record is
+            inside; ``predict`` and ``serve`` run it as it is, nothing restores it); or a
+            :class:`ResolvedWeights`, returned as it is.
         arch: the variant to build; needed for ``True`` and a ``.ckpt`` file, and checked
             against the card for a hub name.
         quiet: no download progress bar.
@@ -103,8 +111,10 @@ def resolve_weights(weights: Weights, arch: Optional[str] = None, *,
     if isinstance(weights, bool) or not isinstance(weights, (str, Path)):
         raise TypeError(f"pretrained must be a bool, a checkpoint path or a hub name, "
                         f"got {weights!r}")
-    if str(weights).lower().endswith(CHECKPOINT_SUFFIX):
+    if str(weights).lower().endswith(WEIGHTS_FILE_SUFFIXES):
         return _checkpoint_file(str(weights), arch)
+    if str(weights).lower().endswith(ONNX_SUFFIX):
+        return _onnx_file(str(weights), arch)
     return _hub_name(str(weights), arch, quiet=quiet)
 
 
@@ -128,6 +138,17 @@ def _checkpoint_file(model: str, arch: Optional[str]) -> ResolvedWeights:
     if not path.is_file():
         raise ModelSpecError(f"{model}: checkpoint file not found")
     return ResolvedWeights(model, path.resolve(), sha256_file(path), base_record(arch))
+
+
+def _onnx_file(model: str, arch: Optional[str]) -> ResolvedWeights:
+    """A self-describing ONNX model file (``ghostnet quantize``): its record is inside it."""
+    path = Path(model).expanduser()
+    if arch is not None:
+        raise ModelSpecError(f"--arch {arch}: an ONNX model file names its architecture")
+    if not path.is_file():
+        raise ModelSpecError(f"{model}: ONNX model file not found")
+    record = read_record(ort_session(path, threads=1), model)
+    return ResolvedWeights(model, path.resolve(), sha256_file(path), record)
 
 
 def _hub_name(model: str, arch: Optional[str], *, quiet: bool) -> ResolvedWeights:

@@ -15,7 +15,9 @@ import src.cache
 from src.cache import cache_folder, card_path, fetch_asset, safe_asset_name
 from src.errors import (CachePathError, CardError, IntegrityError, OfflineError,
                         UnsafeAssetNameError)
+from src.cli import main
 from src.settings import get_settings
+from tests.cards import card_text
 from tests.conftest import Asset, make_asset
 from tests.httpserver import FileServer
 
@@ -117,6 +119,28 @@ def test_unsafe_asset_names_are_refused(url: str) -> None:
     with pytest.raises(UnsafeAssetNameError) as caught:
         safe_asset_name(url)
     assert url in str(caught.value) and isinstance(caught.value, CardError)
+
+
+def test_names_too_long_for_the_file_system_are_typed_errors_up_front(tmp_path: Path) -> None:
+    with pytest.raises(UnsafeAssetNameError, match="at most 200"):
+        safe_asset_name("https://h/models/" + "a" * 240 + ".ckpt")
+    assert safe_asset_name("https://h/" + "a" * 195 + ".ckpt")  # 200 bytes: fine
+    with pytest.raises(CachePathError, match="at most 200"):
+        card_path("me", "1.0", "c" * 300, root=tmp_path)
+    with pytest.raises(CachePathError, match="at most 200"):
+        cache_folder("é" * 101, "1.0", root=tmp_path)  # 202 bytes in UTF-8
+
+
+def test_predict_with_a_too_long_asset_name_is_one_line_exit_one(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    card = tmp_path / "long.md"
+    card.write_text(card_text("https://example.org/m/" + "a" * 240 + ".ckpt", "ab" * 32,
+                              "ghostnet"))
+    image = tmp_path / "x.png"
+    image.write_bytes(b"not needed: the model fails first")
+    assert main(["predict", "--model", str(card), str(image)]) == 1
+    err = capsys.readouterr().err
+    assert "at most 200" in err and "Traceback" not in err and len(err.splitlines()) == 1
 
 
 def test_unsafe_name_is_refused_before_any_request(server: FileServer, folder: Path) -> None:

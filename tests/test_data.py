@@ -35,6 +35,18 @@ def test_unreadable_image_is_named(tmp_path: Path) -> None:
         read_image_folder(tmp_path)
 
 
+def test_images_in_nested_folders_of_a_class_are_used(tmp_path: Path) -> None:
+    write_image_folder(tmp_path, classes=2, per_class=2)
+    write_class_folder(tmp_path / "class_0", "more", 2, COLOURS[0])  # class_0/more/*.png
+    write_class_folder(tmp_path / "class_0", ".hidden", 1, COLOURS[0])
+    data = read_image_folder(tmp_path, val_split=0.25)
+    assert data.classes == ("class_0", "class_1")
+    assert len(data.train) + len(data.val) == 6
+    nested = [path for path, label in data.train + data.val if path.parent.name == "more"]
+    assert len(nested) == 2 and all(label == 0 for path, label in data.train + data.val
+                                    if path in nested)
+
+
 def test_mismatched_train_and_val_classes(tmp_path: Path) -> None:
     write_image_folder(tmp_path / "train", classes=3, per_class=2)
     write_image_folder(tmp_path / "val", classes=2, per_class=2)

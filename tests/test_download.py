@@ -152,6 +152,32 @@ def test_stalled_server_times_out_within_the_bound(server: FileServer, asset: As
     assert leftovers(out) == []
 
 
+def test_trickling_server_is_given_up_after_the_speed_floor_and_retried(
+        server: FileServer, asset: Asset, out: Path) -> None:
+    # One byte every 20 ms (50 bytes/s) never trips the read timeout: each read gets a byte.
+    server.set_behaviour(asset.path, chunk_bytes=1, chunk_delay_s=0.02)
+    url = server.url(asset.path)
+    started = time.monotonic()
+    with pytest.raises(DownloadError) as caught:
+        fetch(url, out / "model.ckpt", asset.sha256, read_timeout=0.5, min_speed=1000,
+              max_retries=1, backoff_s=0.05)
+    elapsed = time.monotonic() - started
+    # Bound: (max_retries + 1) * (read_timeout + one read) + backoff, plus scheduling slack.
+    assert 1.0 <= elapsed < 3.0
+    assert "too slow" in str(caught.value) and "gave up after 2 attempt(s)" in str(caught.value)
+    assert len(server.requests_for(asset.path)) == 2
+    assert leftovers(out) == []
+
+
+def test_speed_floor_lets_a_steady_download_finish(server: FileServer, asset: Asset,
+                                                  out: Path) -> None:
+    # 300 KiB in 16 KiB pieces every 10 ms (about 1.6 MB/s) against a 100 KB/s floor
+    server.set_behaviour(asset.path, chunk_delay_s=0.01)
+    result = fetch(server.url(asset.path), out / "model.ckpt", asset.sha256, read_timeout=0.2,
+                   min_speed=100_000)
+    assert result.attempts == 1 and (out / "model.ckpt").read_bytes() == asset.data
+
+
 def test_announced_size_over_limit_is_refused_before_the_body(server: FileServer, asset: Asset,
                                                               out: Path) -> None:
     # The body is throttled to one 16 KiB piece per second: reading any of it would take >1 s.

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,11 +16,12 @@ import pytest
 from src.checkpoint import read_checkpoint
 from src.registry import read_meta
 from src.cli import main
-from src.errors import OutputError
+from src.errors import OutputError, TrainingDivergedError
 from src.factory import create_network
 from src.finetune import build_network, finetune
 from src.finetune_config import FinetuneConfig
 from src.registry import CLASSIFIER_PARAMS
+from src.download import sha256_file
 from src.optim import warmup_cosine
 from tests.image_folders import write_image_folder
 
@@ -157,3 +159,20 @@ def test_ctrl_c_saves_a_resumable_checkpoint(colours: Path, tmp_path: Path) -> N
                                      progress=False, workers=1))
     assert int(result.optimizer.global_step.asnumpy()[0]) == 3 * (epoch + 1)
     assert len(result.step_losses) == 3 * (epoch + 1) - step  # only the missing steps ran
+
+
+def test_divergence_stops_the_run_and_keeps_the_last_good_checkpoint(
+        trained: Path, colours: Path, tmp_path: Path) -> None:
+    output = tmp_path / "run"
+    shutil.copytree(trained, output)
+    last = output / "last.ckpt"
+    good = sha256_file(last)
+    metrics = (output / "metrics.csv").read_text()
+    with pytest.raises(TrainingDivergedError, match="diverged in epoch 4") as caught:
+        finetune(FinetuneConfig(data=colours, output=output, arch=ARCH, epochs=5,
+                                batch_size=8, lr=1e6, image_size=16, val_split=0.2,
+                                resume=True, progress=False, workers=1, warmup_epochs=0))
+    assert f"{last} (after epoch 3) is the last good checkpoint" in str(caught.value)
+    assert sha256_file(last) == good and (output / "metrics.csv").read_text() == metrics
+    assert sorted(path.name for path in output.iterdir()) == \
+        ["best.ckpt", "curves.png", "last.ckpt", "metrics.csv", "split.json"]

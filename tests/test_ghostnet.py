@@ -12,6 +12,7 @@ from src.ghostnet import NUM_FEATURES, GhostNet, build_ghostnet, make_divisible
 from src.registry import VARIANTS
 
 REFERENCE = Path(__file__).parent / "data" / "reference"
+FOREIGN = Path(__file__).parent / "data" / "foreign"
 SHARED_REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 
 
@@ -29,6 +30,43 @@ def test_parameter_list_is_the_checkpoint_contract(name, reference, count, value
     assert params == expected
     assert len(params) == count
     assert sum(int(np.prod(shape)) for _, shape in params) == values
+
+
+@pytest.mark.parametrize("width, rounded", [
+    (20.8, 20), (93.6, 92), (62.4, 64), (23.0, 24), (9.0, 12), (13.0, 12), (2.0, 4), (18.0, 20),
+])
+def test_widths_round_to_the_nearest_multiple_of_four_never_ten_percent_below(width, rounded):
+    assert make_divisible(width) == rounded
+
+
+@pytest.mark.parametrize("name, reference", [
+    ("ghostnet_050", "mindcv_ghostnet_050.json"),
+    ("ghostnet_130", "mindcv_ghostnet_130.json"),
+    ("ghostnet_600", "model_zoo_ghostnet_600m.json"),
+])
+def test_widths_are_the_origins(name, reference):
+    """Every shape equals the authors' (as mindcv builds 0.5x and 1.3x) in the same order,
+    and GhostNet-600's parameter list is the model zoo's, names included."""
+    params = _param_list(build_ghostnet(name, initialize=False))
+    expected = json.loads((FOREIGN / reference).read_text())
+    assert [shape for _, shape in params] == [shape for _, shape in expected]
+    if name == "ghostnet_600":
+        assert params == expected
+
+
+def test_ghostnet_130_has_the_authors_widths():
+    net = build_ghostnet("ghostnet_130", initialize=False)
+    assert sum(int(np.prod(p.shape)) for p in net.get_parameters()) == 7_387_356
+    assert net.conv_stem.weight.shape[0] == 20
+
+
+def test_ghostnet_600_uses_hard_swish_and_a_1400_wide_head(small_batch):
+    net = build_ghostnet("GhostNet-600", num_classes=0)
+    net.set_train(False)
+    assert len(list(net.get_parameters())) == 538
+    assert net(small_batch).shape == (2, 1400)
+    assert type(net.act1).__name__ == "HSwish"
+    assert [info.reduction for info in net.feature_info] == [2, 4, 8, 16, 32]
 
 
 @pytest.mark.skipif(not SHARED_REFERENCE.is_dir(), reason="no shared/ beside this clone")

@@ -26,7 +26,9 @@ from src.index import write_listing
 from src.settings import get_settings
 from tests.cards import VERSION, USER, card_text
 from tests.conftest import REPO_ROOT
+from tests.foreign_checkpoints import random_tensors, write
 from tests.httpserver import FileServer
+from tests.numpy_ghostnet import Reference
 from tests.zoo_checkpoint import random_eval_net
 
 CARD = "ghostnet_050_digits"
@@ -386,3 +388,30 @@ def test_http_index_without_a_listing_is_a_clear_error(tmp_path):
         found = hub.info("mindspore/1.5/ghostnet_imagenet2012", index=server.base_url)
     assert found.card.assets[0].sha256.startswith("612f2fee")
     assert (found.cached, found.verified) == (False, False)
+
+
+def test_mindcv_card_with_its_short_sha256_loads(loopback: LoopbackHub, images):
+    """The public hub's mindspore/2.5 ghostnet_050 card: a mindcv checkpoint, 8-digit sha256."""
+    tensors = random_tensors("mindcv_ghostnet_050", seed=4)
+    asset = write(tensors, loopback.root / "assets" / "ghostnet_050-ae7771cb-910v2.ckpt")
+    loopback.write_card(link=loopback.server.url("assets/ghostnet_050-ae7771cb-910v2.ckpt"),
+                        sha256=sha256_file(asset)[:8], name="ghostnet_050_imagenet2012")
+    with pytest.warns(WeakHashWarning):
+        net = hub.load(f"{USER}/{VERSION}/ghostnet_050_imagenet2012")
+    expected = Reference(tensors, "mindcv")(images.asnumpy())
+    np.testing.assert_allclose(net(images).asnumpy(), expected, rtol=0,
+                               atol=1e-4 * np.abs(expected).max())
+
+
+def test_ghostnet_600_card_loads_by_its_hub_model_name(loopback: LoopbackHub, images):
+    """noah-cvlab/gpu/1.0/ghostnet-600_v1.0_oxford_pets: model-name GhostNet-600, 37 classes."""
+    tensors = random_tensors("model_zoo_ghostnet_600m", seed=5, num_classes=37)
+    asset = write(tensors, loopback.root / "assets" / "ghostnet600M_pets.ckpt")
+    loopback.write_card(link=loopback.server.url("assets/ghostnet600M_pets.ckpt"),
+                        sha256=sha256_file(asset), name="ghostnet-600_v1.0_oxford_pets",
+                        model_name="GhostNet-600")
+    net = hub.load(f"{USER}/{VERSION}/ghostnet-600_v1.0_oxford_pets", num_classes=37)
+    assert net.classifier.weight.shape == (37, 1400)
+    expected = Reference(tensors, "model-zoo", hswish=True)(images.asnumpy())
+    np.testing.assert_allclose(net(images).asnumpy(), expected, rtol=0,
+                               atol=1e-4 * np.abs(expected).max())

@@ -37,6 +37,13 @@ def test_name_is_case_insensitive_and_first_positional_is_num_classes():
     assert net.classifier.weight.shape == (10, 1280)
 
 
+def test_hub_card_name_of_ghostnet_600_is_accepted():
+    """The public hub's card says ``GhostNet-600``; the client lowercases it."""
+    net = hub_conf.create_network("ghostnet-600", 37)
+    assert net.classifier.weight.shape == (37, 1400)
+    assert "ghostnet-600" not in hub_conf.MODEL_NAMES
+
+
 def test_unknown_name_lists_available_names():
     with pytest.raises(ValueError) as caught:
         hub_conf.create_network("ghostnet_200")

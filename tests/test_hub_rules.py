@@ -63,6 +63,8 @@ def test_every_real_card_validates_but_ten_the_real_client_cannot_load(
     # a GhostNet card loads as it is; another network is flagged, not refused
     assert "not a GhostNet variant" not in next(
         line for line in out if "/ghostnet_v1.0_oxford_pets.md:" in line)
+    assert "not a GhostNet variant" not in next(  # model-name GhostNet-600: ghostnet_600
+        line for line in out if "/ghostnet-600_v1.0_oxford_pets.md:" in line)
     assert "'STGAN' is not a GhostNet variant" in next(line for line in out if "stgan" in line)
 
 
@@ -107,7 +109,8 @@ def test_without_a_ckpt_format_the_first_asset_is_the_checkpoint_when_it_is_one(
     assert checkpoint_asset(card) == card.assets[0]
     assert check_loadable(card) == [
         "model-name 'DenseNet121' is not a GhostNet variant (ghostnet, ghostnet_nose, "
-        "ghostnet_050, ghostnet_130): it loads with repo_dir=<its code> and trust_repo=True only"]
+        "ghostnet_050, ghostnet_130, ghostnet_600): it loads with repo_dir=<its code> and "
+        "trust_repo=True only"]
 
 
 def test_validate_refuses_what_load_refuses(tmp_path: Path,

@@ -4,6 +4,10 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import signal
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import mindspore as ms
@@ -21,7 +25,7 @@ from src.finetune import build_network
 from src.finetune_config import FinetuneConfig
 from src.download import sha256_file
 from src.hub_rules import hub_problems
-from src.publish import DEFAULT_REPO_LINK, PublishRequest, publish
+from src.publish import DEFAULT_REPO_LINK, PublishRequest, describe, publish
 from src.registry import CLASSIFIER_PARAMS
 from src.settings import get_settings
 from tests.conftest import REPO_ROOT
@@ -103,6 +107,53 @@ def test_model_name_must_be_a_variant_the_hub_can_build(checkpoints: tuple,
     with pytest.raises(PublishError, match="must be one of ghostnet"):
         publish(request)
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("dataset, reason", [("v1..2", "'..'"), ("d" * 300, "at most 200")])
+def test_publish_accepts_only_names_the_hub_client_loads(checkpoints: tuple, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture,
+                                                         dataset: str, reason: str) -> None:
+    args = _publish_args(checkpoints[0], tmp_path / "index", "--local-dataset")
+    args[args.index("cifar10")] = dataset
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "could not load it" in err and reason in err and "Traceback" not in err
+    assert not (tmp_path / "index").exists()
+
+
+def test_rerun_after_a_kill_before_the_listing_converges(checkpoints: tuple,
+                                                         tmp_path: Path) -> None:
+    """A publish killed -9 just before it renamed index.json into place: the re-run repairs
+    the listing instead of saying there is nothing to do, and cleans the killed one's temps."""
+    index = tmp_path / "index"
+    killer = textwrap.dedent(f"""\
+        import os, signal
+        real = os.replace
+        def replace(source, target, *args, **kwargs):
+            if str(target).endswith("index.json"):
+                os.kill(os.getpid(), signal.SIGKILL)
+            return real(source, target, *args, **kwargs)
+        os.replace = replace
+        from src.cli import main
+        main({_publish_args(checkpoints[0], index)!r})
+        """)
+    killed = subprocess.run([sys.executable, "-c", killer], cwd=REPO_ROOT, timeout=300)
+    assert killed.returncode == -signal.SIGKILL
+    card = index / "me" / "1.0" / "ghostnet_050_cifar10.md"
+    assert card.is_file() and not (index / "index.json").exists()
+    assert [path.name for path in index.iterdir() if path.name.endswith(".tmp")]  # its temp
+
+    result = publish(PublishRequest(checkpoint=checkpoints[0], index=index, user="me",
+                                    version="1.0", dataset="cifar10", asset_base_url=BASE_URL))
+    assert (result.changed, result.listing_updated) == (False, True)
+    assert "index.json brought up to date" in describe(result)
+    assert json.loads((index / "index.json").read_text())["cards"] == \
+        [{"uid": "me/1.0/ghostnet_050_cifar10", "model-name": ARCH}]
+    assert sorted(path.name for path in index.iterdir()) == \
+        [".publish.lock", "assets", "index.json", "me"]
+    again = publish(PublishRequest(checkpoint=checkpoints[0], index=index, user="me",
+                                   version="1.0", dataset="cifar10", asset_base_url=BASE_URL))
+    assert (again.changed, again.listing_updated) == (False, False)
 
 
 def test_evaluation_comes_from_metrics_beside_the_checkpoint(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ def test_defaults() -> None:
     assert settings == Settings(cache_dir=Path.home() / ".mscache", offline=False,
                                 index=DEFAULT_INDEX, asset_mirror=None, connect_timeout=10.0,
                                 read_timeout=30.0, max_retries=3,
-                                max_download_bytes=5 * 1024 ** 3)
+                                max_download_bytes=5 * 1024 ** 3, min_download_speed=32 * 1024)
 
 
 def test_every_variable_is_read(tmp_path: Path) -> None:
@@ -28,12 +28,13 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
         "MSHUB_READ_TIMEOUT": "7",
         "MSHUB_MAX_RETRIES": "0",
         "MSHUB_MAX_DOWNLOAD_BYTES": "1048576",
+        "MSHUB_MIN_DOWNLOAD_SPEED": "1000",
     })
     assert settings == Settings(cache_dir=tmp_path / "cache", offline=True,
                                 index="https://example.org/hub/assets",
                                 asset_mirror="https://mirror.example.org/ckpt",
                                 connect_timeout=2.5, read_timeout=7.0, max_retries=0,
-                                max_download_bytes=1048576)
+                                max_download_bytes=1048576, min_download_speed=1000)
 
 
 def test_index_may_be_a_local_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -55,6 +56,8 @@ def test_index_may_be_a_local_folder(tmp_path: Path, monkeypatch: pytest.MonkeyP
     ("MSHUB_MAX_RETRIES", "2.5"),
     ("MSHUB_MAX_DOWNLOAD_BYTES", "0"),
     ("MSHUB_MAX_DOWNLOAD_BYTES", "5G"),
+    ("MSHUB_MIN_DOWNLOAD_SPEED", "0"),
+    ("MSHUB_MIN_DOWNLOAD_SPEED", "fast"),
 ])
 def test_invalid_values_name_the_variable(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):

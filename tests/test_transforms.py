@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -127,9 +129,31 @@ def test_missing_file_is_an_image_error(tmp_path: Path) -> None:
         load_rgb(tmp_path / "absent.png")
 
 
+def _png_header(path: Path, width: int, height: int) -> Path:
+    """A PNG that claims ``width`` x ``height`` pixels, with next to no pixel data."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n"
+                     + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(b"\0")) + chunk(b"IEND", b""))
+    return path
+
+
+@pytest.mark.parametrize("width, height", [(12_000, 9_000), (20_000, 10_000)])
+def test_one_pixel_cap_message_below_and_above_pillows_own_limit(tmp_path: Path, width: int,
+                                                                 height: int) -> None:
+    # 108 MP passes Pillow's check (179 MP) and meets ours; 200 MP trips Pillow's in open()
+    path = _png_header(tmp_path / "bomb.png", width, height)
+    with pytest.raises(ImageTooLargeError) as caught:
+        load_rgb(path)
+    assert str(caught.value) == (f"{path}: {width * height} pixels, over the cap of "
+                                 "100000000 (a decompression-bomb guard)")
+
+
 def test_image_over_the_pixel_cap_is_refused(tmp_path: Path) -> None:
     path = _save(Image.new("RGB", (100, 100)), tmp_path / "big.png")
-    with pytest.raises(ImageTooLargeError, match="big.png: 100x100 is 10000 pixels, over"):
+    with pytest.raises(ImageTooLargeError, match="big.png: 10000 pixels, over the cap of 9999 "):
         EvalTransform(SMALL, max_pixels=9_999)(path)
     assert EvalTransform(SMALL, max_pixels=10_000)(path).shape == (3, 32, 32)
 

@@ -3,10 +3,14 @@
 The file takes a fixed input shape, ``(batch, 3, size, size)`` float32, already
 preprocessed (see ``ghostnet info`` for the model's preprocessing). ONNX is MindSpore's
 portable export; ``predict``'s own ONNX Runtime cache holds a machine-specific optimised copy.
+An ONNX model file (``ghostnet quantize``'s int8 output) is already an export: ``--format
+onnx`` copies it.
 """
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 from .predict import positive_int
 
@@ -43,13 +47,31 @@ def run(args: argparse.Namespace) -> int:
     """Export the model; 0 on success."""
     # pylint: disable=import-outside-toplevel
     from ..export import export_network
+    from ..onnx_model import ONNX_SUFFIX
     from ..predictor import load_network
     from ..weights import resolve_weights
 
     spec = resolve_weights(args.model, args.arch)
+    if spec.checkpoint.suffix.lower() == ONNX_SUFFIX:
+        return _copy_onnx_model(spec.checkpoint, args)
     net, record = load_network(spec)
     size = args.image_size or record.preprocessing.crop
     path = export_network(net, args.output, args.format, batch_size=args.batch_size,
                           image_size=size)
     print(f"{path}: {args.format} for input ({args.batch_size}, 3, {size}, {size}) float32")
+    return 0
+
+
+def _copy_onnx_model(model: Path, args: argparse.Namespace) -> int:
+    """An ONNX model file (``ghostnet quantize``) is already an export: ``--format onnx``
+    copies it (its batch axis stays free); MindIR cannot be made from it."""
+    from ..atomic import copy_file  # pylint: disable=import-outside-toplevel
+
+    if args.format != "onnx":
+        print(f"ghostnet export: {model} is an ONNX model; it exports only as --format onnx "
+              "(MindIR needs the checkpoint)", file=sys.stderr)
+        return 2
+    copy_file(model, args.output)
+    print(f"{args.output}: a copy of {model} (ONNX with a free batch axis and its record "
+          "inside; --batch-size and --image-size do not apply)")
     return 0

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import warnings
 
 EPILOG = """\
 examples:
@@ -29,10 +31,17 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print one card per line; 0 on success."""
-    from ..weights import list_cards  # pylint: disable=import-outside-toplevel
+    """Print one card per line; 0 on success. Malformed ``index.json`` entries the listing
+    skipped are reported on stderr, one ``warning:`` line each."""
+    # pylint: disable=import-outside-toplevel
+    from ..index import SkippedEntryWarning
+    from ..weights import list_cards
 
-    entries = list_cards(source=args.source, index=args.index, offline=args.offline)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SkippedEntryWarning)
+        entries = list_cards(source=args.source, index=args.index, offline=args.offline)
+    for warning in caught:
+        print(f"warning: {warning.message}", file=sys.stderr)
     width = max((len(entry.uid) for entry in entries), default=0)
     for entry in entries:
         print(f"{entry.uid:<{width}}  {entry.model_name}")

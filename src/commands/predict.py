@@ -50,8 +50,8 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files or directories")
     parser.add_argument("--model", default=DEFAULT_MODEL,
-                        help="hub uid, card path or URL, or a .ckpt file with --arch "
-                             f"(default: {DEFAULT_MODEL})")
+                        help="hub uid, card path or URL, a .ckpt file with --arch, or an "
+                             f".onnx model file of ghostnet quantize (default: {DEFAULT_MODEL})")
     parser.add_argument("--arch", help="GhostNet variant of a .ckpt --model (e.g. ghostnet)")
     parser.add_argument("--topk", type=positive_int, default=5, help="classes per image (5)")
     parser.add_argument("--batch-size", type=positive_int, default=16,

@@ -50,6 +50,9 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
                         help="repository (or repository folder) holding the "
                              "mindspore_hub_conf.py the hub client imports (default: this "
                              "project's repository)")
+    parser.add_argument("--int8", type=Path, default=None, metavar="ONNX",
+                        help="also publish this int8 model (ghostnet quantize) as the card's "
+                             "second asset")
     parser.add_argument("--force", action="store_true",
                         help="replace a different checkpoint already published under the card")
     parser.set_defaults(run=run)
@@ -65,6 +68,6 @@ def run(args: argparse.Namespace) -> int:
         checkpoint=args.checkpoint, index=args.index, user=args.user, version=args.version,
         dataset=args.dataset, asset_base_url=args.asset_base_url, name=args.name,
         evaluation=args.evaluation, force=args.force, local_dataset=args.local_dataset,
-        **options))
+        int8=args.int8, **options))
     print(describe(result))
     return 0
