@@ -243,8 +243,9 @@ class FeatureCache:
             chunk = pending[start:start + self.batch_size]
             images = np.stack([self.transform(path) for _, path in chunk])
             for (key, _), output in zip(chunk, self.runner(images)):
-                with atomic_path(self.folder / f"{key}.npy") as temporary:
-                    np.save(temporary, output)
+                with atomic_path(self.folder / f"{key}.npy") as temporary, \
+                        open(temporary, "wb") as stream:  # a path would get ".npy" appended
+                    np.save(stream, output)
                 self._memory[key] = output
                 self.computed += 1
         return np.stack([self._memory[key] for key in keys])
