@@ -6,3 +6,7 @@ names work.
 """
 __version__ = "0.2.0"
 """The package's version; ``pyproject.toml`` reads it from here, so there is one place."""
+
+from .settings import prefer_jit_convolutions  # noqa: E402  (before any MindSpore kernel)
+
+prefer_jit_convolutions()

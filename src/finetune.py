@@ -32,7 +32,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Dict, Iterator, List, Mapping, Optional, Tuple
 
 import mindspore as ms
 import numpy as np
@@ -45,6 +45,7 @@ from .data import (ImageFolderData, eval_dataset, eval_transform, read_image_fol
 from .errors import (CheckpointError, DatasetError, FinetuneOptionsError, OutputError,
                      TrainingDivergedError)
 from .factory import create_network
+from .features import FrozenPart, frozen_part
 from .finetune_config import FinetuneConfig
 from .ghostnet import GhostNet
 from .numerics import weights_problem
@@ -153,7 +154,13 @@ def finetune(config: FinetuneConfig, *, rank: int = 0, group_size: int = 1,
     optimizer = momentum_optimizer(net.trainable_params(), rates, momentum=config.momentum,
                                    weight_decay=config.weight_decay)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
-    train_step = nn.TrainOneStepCell(nn.WithLossCell(net, loss_fn), optimizer)
+    # A frozen prefix runs outside the train step, on the inference path (issue 15).
+    frozen_prefix = frozen_part(net, arch, backbone=config.freeze_backbone,
+                                stages=config.freeze_stages, output=output,
+                                batch_size=config.batch_size, augment=config.augment,
+                                transform=eval_transform(preprocessing, config.image_size))
+    trained = net if frozen_prefix is None else frozen_prefix.rest
+    train_step = nn.TrainOneStepCell(nn.WithLossCell(trained, loss_fn), optimizer)
     if writer:
         _check_space(output, train_step)
         if data.split is not None:
@@ -168,7 +175,7 @@ def finetune(config: FinetuneConfig, *, rank: int = 0, group_size: int = 1,
         print(f"resuming after epoch {start_epoch}, at step {step}")
         metrics = [row for row in metrics if row["epoch"] <= start_epoch]
     run = _Run(config, data, net, train_step, optimizer, rates, spe, rank, group_size,
-               preprocessing, arch, writer, output, metrics, best_top1)
+               preprocessing, arch, writer, output, metrics, best_top1, frozen_prefix)
     previous_mode = ms.get_context("mode")
     ms.set_context(mode=ms.GRAPH_MODE)
     try:
@@ -307,12 +314,14 @@ class _Run:
     def __init__(self, config: FinetuneConfig, data: ImageFolderData, net: GhostNet,
                  train_step: nn.Cell, optimizer: nn.Momentum, rates: List[float], spe: int,
                  rank: int, group_size: int, preprocessing: Preprocessing, arch: str,
-                 writer: bool, output: Path, metrics: List[Row], best_top1: float) -> None:
+                 writer: bool, output: Path, metrics: List[Row], best_top1: float,
+                 frozen: Optional[FrozenPart] = None) -> None:
         self.config, self.data, self.net = config, data, net
         self.train_step, self.optimizer, self.rates = train_step, optimizer, rates
         self.spe, self.rank, self.group_size = spe, rank, group_size
         self.arch, self.writer, self.output = arch, writer, output
         self.metrics, self.best_top1 = metrics, best_top1
+        self.frozen = frozen
         self.step_losses: List[float] = []
         self.signals = _StopSignals()
         self.completed = 0
@@ -358,9 +367,6 @@ class _Run:
     def _train_epoch(self, epoch: int) -> Tuple[float, float]:
         config = self.config
         done = self.global_step() - epoch * self.spe
-        dataset = train_dataset(self.data.train, self.train_ops, config.batch_size,
-                                epoch=epoch, seed=config.seed, num_shards=self.group_size,
-                                shard_id=self.rank, skip_batches=done, workers=config.workers)
         images = config.batch_size * self.group_size
         self.train_step.set_train(True)
         losses: List[float] = []
@@ -368,7 +374,7 @@ class _Run:
         bar = progress_bar(total=self.spe, initial=done, desc=f"epoch {epoch + 1}/{config.epochs}",
                            unit="step", enabled=config.progress and self.writer, leave=True)
         with bar:
-            batches = dataset.create_tuple_iterator(num_epochs=1)
+            batches = self._batches(epoch, done)
             self.signals.rearm()  # starting a pipeline installs minddata's own handler
             for image, label in batches:
                 self.signals.rearm()
@@ -383,6 +389,20 @@ class _Run:
                 bar.update(1)
         seconds = time.perf_counter() - started
         return (float(np.mean(losses)) if losses else math.nan), seconds
+
+    def _batches(self, epoch: int, done: int) -> Iterator[Tuple[ms.Tensor, ms.Tensor]]:
+        """The epoch's (input, label) batches after the ``done`` first: images, or the frozen
+        prefix's outputs (cached when the images are not augmented; see :mod:`.features`)."""
+        config = self.config
+        if self.frozen is not None and not config.augment:
+            return self.frozen.train_batches(self.data.train, epoch=epoch, seed=config.seed,
+                                             num_shards=self.group_size, shard_id=self.rank,
+                                             skip_batches=done)
+        dataset = train_dataset(self.data.train, self.train_ops, config.batch_size,
+                                epoch=epoch, seed=config.seed, num_shards=self.group_size,
+                                shard_id=self.rank, skip_batches=done, workers=config.workers)
+        batches = dataset.create_tuple_iterator(num_epochs=1)
+        return batches if self.frozen is None else self.frozen.map_images(batches)
 
     def _check_loss(self, epoch: int, loss: float) -> None:
         """Stop at a non-finite or exploded step loss. Under data parallelism a rank's loss
@@ -436,6 +456,9 @@ class _Run:
     def evaluate(self) -> Tuple[float, float, float]:
         """(cross-entropy, top-1, top-5) of the network on val, in eval mode."""
         self.net.set_train(False)
+        if self.frozen is not None:  # the frozen prefix's cached outputs (issue 15)
+            labels_array = np.array([label for _, label in self.data.val], np.int32)
+            return topk_metrics(self.frozen.logits(self.data.val), labels_array)
         dataset = eval_dataset(self.data.val, self.eval_ops, self.config.batch_size,
                                workers=self.config.workers)
         logits, labels = [], []

@@ -19,6 +19,9 @@ Variable                       Meaning                                          
 ``MSHUB_MAX_DOWNLOAD_BYTES``   largest download accepted                          5 GiB
 ``MSHUB_MIN_DOWNLOAD_SPEED``   bytes per second a download must average once      32768
                                ``MSHUB_READ_TIMEOUT`` has passed
+``ONEDNN_MAX_CPU_ISA``         oneDNN's instruction-set cap (MindSpore's CPU      ``AVX2``
+                               kernels); set by the package when unset, see
+                               :func:`prefer_jit_convolutions`
 =============================  =================================================  ===========
 """
 from __future__ import annotations
@@ -28,7 +31,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import Mapping, MutableMapping, Optional
 from urllib.parse import urlsplit
 
 from .errors import SettingsError
@@ -170,3 +173,25 @@ def get_settings() -> Settings:
         SettingsError: a variable holds a value that cannot be used.
     """
     return load_settings()
+
+
+ONEDNN_ISA_VARIABLE = "ONEDNN_MAX_CPU_ISA"
+CONVOLUTION_ISA = "AVX2"
+"""The instruction-set cap under which MindSpore 2.10's oneDNN runs every convolution on JIT
+kernels. Without a cap, on an AVX-512 CPU, oneDNN picks its ``jit_uni_ncsp`` wrapper for the
+plain NCHW tensors MindSpore passes, and that wrapper runs every convolution other than 1x1
+(depthwise ones included) on oneDNN's reference kernel: 3 to 10 times slower, and most of a
+GhostNet train step (docs/benchmarks.md). Capped at AVX2, the same convolutions run on JIT
+GEMM kernels."""
+
+
+def prefer_jit_convolutions(env: Optional[MutableMapping[str, str]] = None) -> str:
+    """Cap oneDNN at :data:`CONVOLUTION_ISA` unless ``ONEDNN_MAX_CPU_ISA`` is already set
+    (``ALL`` lifts the cap); returns the value in force.
+
+    oneDNN reads the variable once, when MindSpore creates its first CPU kernel, so the
+    package calls this when it is imported. It touches oneDNN only (x86 CPUs); ONNX Runtime
+    does not read it.
+    """
+    env = os.environ if env is None else env
+    return env.setdefault(ONEDNN_ISA_VARIABLE, CONVOLUTION_ISA)

@@ -43,7 +43,7 @@ def trained(colours: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Output folder of a 3-epoch CLI run: 24 train images, batch 8, so 3 steps an epoch."""
     output = tmp_path_factory.mktemp("run")
     status = main(["finetune", "--data", str(colours), "--output", str(output),
-                   "--arch", ARCH, "--epochs", "3", "--batch-size", "8", "--lr", "0.02",
+                   "--arch", ARCH, "--epochs", "3", "--batch-size", "8", "--lr", "0.01",
                    "--image-size", "16", "--val-split", "0.2", "--no-augment",
                    "--no-progress", "--workers", "1", "--warmup-epochs", "0"])
     assert status == 0
@@ -78,7 +78,7 @@ def test_resume_picks_up_momenta_and_schedule_position(trained: Path, colours: P
                                                        tmp_path: Path) -> None:
     saved = read_checkpoint(trained / "last.ckpt")
     result = finetune(FinetuneConfig(data=colours, output=trained, arch=ARCH, epochs=3,
-                                     batch_size=8, lr=0.02, image_size=16, val_split=0.2,
+                                     batch_size=8, lr=0.01, image_size=16, val_split=0.2,
                                      resume=True, progress=False, workers=1,
                                      warmup_epochs=0))
     # every epoch was done, so nothing trained: the state is exactly what was restored
@@ -89,7 +89,7 @@ def test_resume_picks_up_momenta_and_schedule_position(trained: Path, colours: P
         np.testing.assert_array_equal(moment.asnumpy(), saved[moment.name].asnumpy())
     assert any(np.abs(moment.asnumpy()).sum() > 0 for moment in optimizer.moments)
     # the schedule is rebuilt from the options; global_step is its position
-    np.testing.assert_allclose(optimizer.learning_rate.learning_rate.asnumpy(), warmup_cosine(0.02, 9, 0),
+    np.testing.assert_allclose(optimizer.learning_rate.learning_rate.asnumpy(), warmup_cosine(0.01, 9, 0),
                                rtol=1e-6)
 
 
@@ -99,14 +99,14 @@ def test_resume_continues_the_schedule(trained: Path, colours: Path, tmp_path: P
     for name in ("last.ckpt", "metrics.csv"):
         (output / name).write_bytes((trained / name).read_bytes())
     result = finetune(FinetuneConfig(data=colours, output=output, arch=ARCH, epochs=4,
-                                     batch_size=8, lr=0.02, image_size=16, val_split=0.2,
+                                     batch_size=8, lr=0.01, image_size=16, val_split=0.2,
                                      resume=True, progress=False, workers=1,
                                      warmup_epochs=0))
     assert len(result.step_losses) == 3  # only epoch 4 ran
     assert int(result.optimizer.global_step.asnumpy()[0]) == 12
     assert [row["epoch"] for row in result.metrics] == [1, 2, 3, 4]
     # epoch 4 ran on the 4-epoch schedule, from the position epoch 3 ended at
-    assert result.metrics[-1]["lr"] == pytest.approx(warmup_cosine(0.02, 12, 0)[11], rel=1e-5)
+    assert result.metrics[-1]["lr"] == pytest.approx(warmup_cosine(0.01, 12, 0)[11], rel=1e-5)
 
 
 def test_cli_resume_restores_the_options_and_overwrite_replaces_the_run(

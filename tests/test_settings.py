@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from src.errors import SettingsError
-from src.settings import DEFAULT_INDEX, Settings, get_settings, load_settings
+from src.settings import (CONVOLUTION_ISA, DEFAULT_INDEX, ONEDNN_ISA_VARIABLE, Settings,
+                          get_settings, load_settings, prefer_jit_convolutions)
 
 
 def test_defaults() -> None:
@@ -80,3 +81,20 @@ def test_a_bad_variable_fails_the_call_not_the_import(monkeypatch: pytest.Monkey
     import src.cache  # noqa: F401  (importing never parses the environment)
     with pytest.raises(SettingsError, match="MSHUB_OFFLINE"):
         get_settings()
+
+
+def test_onednn_is_capped_unless_the_user_chose() -> None:
+    env: dict = {}
+    assert prefer_jit_convolutions(env) == CONVOLUTION_ISA == "AVX2"
+    assert env == {ONEDNN_ISA_VARIABLE: "AVX2"}
+    chosen = {ONEDNN_ISA_VARIABLE: "ALL"}
+    assert prefer_jit_convolutions(chosen) == "ALL"
+    assert chosen == {ONEDNN_ISA_VARIABLE: "ALL"}
+
+
+def test_importing_the_package_caps_onednn() -> None:
+    import os
+
+    import src  # noqa: F401  (imported by conftest already: the cap is in force)
+
+    assert os.environ.get(ONEDNN_ISA_VARIABLE)
