@@ -132,9 +132,10 @@ def finetune(config: FinetuneConfig, *, rank: int = 0, group_size: int = 1,
         _prepare_output(output)
         if config.overwrite:
             clear_run(output)
-        write_run_config(config)
 
     resume_params = _resume_params(output, data) if config.resume else None
+    if writer:  # once a resume has its checkpoint: a failed one leaves the folder as it was
+        write_run_config(config)
     arch = _resume_arch(resume_params, output) if resume_params is not None else config.arch
     ms.set_seed(config.seed)
     net, arch = build_network(config, len(data.classes), arch=arch,
