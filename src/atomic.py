@@ -92,6 +92,22 @@ def exclusive_lock(lock_file: Path) -> Iterator[None]:
 
 
 @contextmanager
+def try_exclusive_lock(lock_file: Path) -> Iterator[bool]:
+    """:func:`exclusive_lock` without waiting: True in the block when the lock is held,
+    False when another process holds it (and nothing is locked)."""
+    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
+@contextmanager
 def atomic_path(target: PathLike, suffix: str = "") -> Iterator[Path]:
     """A temporary path for ``target`` (its folder is created); on success it replaces
     ``target``.

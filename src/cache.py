@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Dict, Iterator, Optional, Union
 from urllib.parse import unquote, urlsplit
 
-from .atomic import exclusive_lock, remove_stale_temps, write_text
+from .atomic import exclusive_lock, remove_stale_temps, try_exclusive_lock, write_text
 from .download import DEFAULT_BACKOFF_S, digest_matches, download, normalize_sha256, sha256_file
 from .errors import CachePathError, OfflineError, UnsafeAssetNameError
 from .settings import get_settings
@@ -242,6 +242,14 @@ def _asset_lock(asset: Path) -> Iterator[None]:
     """
     with exclusive_lock(asset.with_name(asset.name + LOCK_SUFFIX)):
         yield
+
+
+@contextmanager
+def try_asset_lock(asset: Path) -> Iterator[bool]:
+    """Try :func:`_asset_lock`'s lock without waiting: True in the block when it is held
+    (nobody is downloading ``asset``), False when another process holds it."""
+    with try_exclusive_lock(asset.with_name(asset.name + LOCK_SUFFIX)) as held:
+        yield held
 
 
 # --- verified markers ------------------------------------------------------------------------

@@ -27,10 +27,17 @@ import numpy as np
 from mindspore import Parameter, nn
 
 from .errors import CheckpointError, MissingParametersError, ShapeMismatchError
+from .registry import META_KEYS
 
 LOGGER = logging.getLogger(__name__)
 
 ParamDict = Dict[str, Parameter]
+
+OPTIMIZER_STATE_PREFIXES = ("moments.", "accum.", "moment1.", "moment2.")
+"""Per-parameter optimizer state (Momentum's, Adagrad's, Adam's) saved with a training run."""
+OPTIMIZER_STATE_NAMES = frozenset({"global_step", "learning_rate", "momentum", "beta1_power",
+                                   "beta2_power", "scale_sense"})
+"""Scalar optimizer and loss-scale state saved with a training run."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,14 @@ def adapt_first_conv(params: Mapping[str, Parameter], weight_name: str,
                                              name=weight_name)}
 
 
+def model_params(params: Mapping[str, object]) -> ParamDict:
+    """The network's parameters among a checkpoint's entries: no optimizer state (momenta,
+    step, learning rate) and no metadata (architecture, class names, image size, epoch)."""
+    return {name: value for name, value in params.items()
+            if isinstance(value, Parameter) and name not in OPTIMIZER_STATE_NAMES
+            and name not in META_KEYS and not name.startswith(OPTIMIZER_STATE_PREFIXES)}
+
+
 def restore(net: nn.Cell, params: Mapping[str, Parameter], *, source: str,
             skip: Sequence[str] = ()) -> RestoreReport:
     """Fill every parameter of ``net`` from ``params``, except those named in ``skip``.
@@ -122,8 +137,10 @@ def restore(net: nn.Cell, params: Mapping[str, Parameter], *, source: str,
         raise ShapeMismatchError(source, mismatched)
 
     selected = {name: params[name] for name in wanted}
+    # the skipped parameters are given their own values, so that MindSpore does not warn
+    # about them: what was skipped is reported here, in the RestoreReport
+    selected.update({p.name: p for p in net.get_parameters() if p.name in keep})
     not_loaded, _ = mindspore.load_param_into_net(net, selected, strict_load=True)
-    not_loaded = [name for name in not_loaded if name not in keep]
     if not_loaded:
         raise MissingParametersError(source, not_loaded)
     ignored = tuple(name for name in params if name not in wanted and name not in keep)

@@ -9,13 +9,15 @@ Exit status: 0 when every input succeeded, 1 when any failed, 2 on usage errors.
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 import traceback
 from typing import List, Optional
 
 from . import __version__
 from .commands import COMMANDS
-from .errors import GhostnetHubError, ModelSpecError
+from .errors import FinetuneOptionsError, GhostnetHubError, ModelSpecError, OptionError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -33,19 +35,41 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
         command.register(subparsers)
+    for subparser in subparsers.choices.values():  # options go before or after the command
+        subparser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                               help="show the full traceback when a command fails")
+        subparser.set_defaults(command_parser=subparser)
     return parser
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Optional[List[str]]) -> argparse.Namespace:
+    """Parse ``argv``; an unknown option is reported with its subcommand's usage."""
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        args.command_parser.error(f"unrecognized arguments: {' '.join(extras)}")
+    return args
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the ``ghostnet`` command and return its exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
+    if args.debug:  # the package's debug logs too, such as each failed input's traceback
+        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
     try:
-        return int(args.run(args))
+        status = int(args.run(args))
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+        return status
+    except BrokenPipeError:  # `ghostnet info X | head -3`: the reader has all it wanted
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the exit-time flush fails quietly too
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("ghostnet: interrupted", file=sys.stderr)
         return 130
-    except ModelSpecError as error:  # a --model/--arch combination that cannot work
+    except (ModelSpecError, OptionError, FinetuneOptionsError) as error:  # bad options
+        if args.debug:
+            traceback.print_exc()
         print(f"ghostnet {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except GhostnetHubError as error:
@@ -53,7 +77,6 @@ def main(argv: Optional[List[str]] = None) -> int:
             traceback.print_exc()
         print(f"ghostnet {args.command}: error: {error}", file=sys.stderr)
         return EXIT_FAILED
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -36,8 +36,8 @@ import http.client
 import logging
 import os
 import re
+import socket
 import ssl
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -49,7 +49,9 @@ from urllib.parse import unquote, urlsplit
 from tqdm import tqdm
 
 from .atomic import temp_name
-from .errors import DownloadError, DownloadTooLargeError, HTTPStatusError, IntegrityError
+from .errors import (DownloadError, DownloadTooLargeError, HostNotFoundError, HTTPStatusError,
+                     IntegrityError)
+from .progress import progress_bar
 from .settings import get_settings
 
 SCHEMES = ("http", "https", "file")
@@ -328,6 +330,8 @@ class _Fetch:
             raise HTTPStatusError(self.url, error.code, str(error.reason)) from error
         except (OSError, http.client.HTTPException) as error:
             cause = error.reason if isinstance(error, urllib.error.URLError) else error
+            if isinstance(cause, socket.gaierror):  # no network: one clear message, at once
+                raise HostNotFoundError(self.url, urlsplit(self.url).hostname or "") from error
             if urlsplit(self.url).scheme.lower() == "file" \
                     or isinstance(cause, ssl.SSLCertVerificationError):
                 raise DownloadError(self.url, _describe(error)) from error  # retry cannot help
@@ -381,8 +385,8 @@ def _describe(error: BaseException) -> str:
 def _progress_bar(url: str, enabled: bool) -> tqdm:
     """A byte progress bar on stderr, disabled unless wanted and stderr is a terminal."""
     name = unquote(urlsplit(url).path.rsplit("/", 1)[-1]) or url
-    return tqdm(total=None, desc=name, unit="B", unit_scale=True, unit_divisor=1024,
-                file=sys.stderr, leave=False, disable=not (enabled and sys.stderr.isatty()))
+    return progress_bar(total=None, desc=name, unit="B", unit_scale=True, unit_divisor=1024,
+                        leave=False, enabled=enabled)
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -118,6 +118,23 @@ class DownloadError(GhostnetHubError, OSError):
         super().__init__(f"{url}: {reason}")
 
 
+WITHOUT_NETWORK = ("to work without the network, name a local checkpoint (--model "
+                   "run/best.ckpt), a card file (--model card.md) or a project index "
+                   "(MSHUB_INDEX=folder), or use what is cached (MSHUB_OFFLINE=1, "
+                   "list --offline)")
+"""What a user without network can do instead: said by every error that means "no network"."""
+
+
+class HostNotFoundError(DownloadError):
+    """A host name that does not resolve: no network (or no DNS). Not retried, as retrying
+    the same lookup within seconds cannot succeed."""
+
+    def __init__(self, url: str, host: str) -> None:
+        self.host = host
+        super().__init__(url, f"cannot resolve the host {host!r} (no network?); "
+                              f"{WITHOUT_NETWORK}")
+
+
 class HTTPStatusError(DownloadError):
     """A server that answered with an HTTP error status (4xx at once, 5xx once retries ran out)."""
 
@@ -153,7 +170,9 @@ class OfflineError(GhostnetHubError, OSError):
         self.asset = asset
         self.path = path
         super().__init__(f"offline mode: {asset} is {reason} (looked for {path}); "
-                         "unset MSHUB_OFFLINE or fill the cache first")
+                         "unset MSHUB_OFFLINE to fetch it, or name a local checkpoint "
+                         "(--model run/best.ckpt), a card file or a project index "
+                         "(MSHUB_INDEX=folder)")
 
 
 class UnsafeAssetNameError(CardError):
@@ -170,6 +189,10 @@ class CachePathError(GhostnetHubError, ValueError):
     def __init__(self, part: str, reason: str) -> None:
         self.part = part
         super().__init__(f"cache path part {part!r}: {reason}")
+
+
+class CacheCleanError(GhostnetHubError, ValueError):
+    """``ghostnet cache clean`` asked for an entry the cache does not hold."""
 
 
 class HubNameError(GhostnetHubError, ValueError):
@@ -220,6 +243,11 @@ class ImageTooLargeError(ImageError):
 
 class ModelSpecError(GhostnetHubError, ValueError):
     """A ``--model`` value that names no usable model (bad path, missing ``--arch``, ...)."""
+
+
+class OptionError(GhostnetHubError, ValueError):
+    """A command-line option (or the config field behind it) that cannot work, or that
+    contradicts the run being resumed. Names the option; the CLI exits with status 2."""
 
 
 class BackendError(GhostnetHubError):

@@ -51,6 +51,16 @@ OUTPUT_NAME = "logits"
 SHA_PREFIX_DIGITS = 16
 EXPORTS_DIRNAME = "exports"
 SIDECAR_VERSION = 3
+FILE_MODE = 0o666
+"""Every export gets the mode of any file the user writes (this, less the umask): MindSpore
+writes MindIR read-only and ONNX read-write, which made the two formats differ."""
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it, then restoring it at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def export_network(net: "nn.Cell", path: Path, file_format: str, *, batch_size: int,
@@ -82,7 +92,9 @@ def export_network(net: "nn.Cell", path: Path, file_format: str, *, batch_size: 
         except (RuntimeError, ValueError, TypeError) as error:
             raise BackendError(f"{path}: MindSpore could not export the network ({error})") \
                 from error
-        os.replace(stem.with_suffix(f".{file_format}"), path)
+        written = stem.with_suffix(f".{file_format}")
+        os.chmod(written, FILE_MODE & ~_umask())  # MindSpore writes MindIR read-only
+        os.replace(written, path)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return path
@@ -115,6 +127,7 @@ def export_optimized_onnx(net: "nn.Cell", path: Path, *, batch_size: int, image_
         except Exception as error:  # onnxruntime raises its own untyped exceptions
             raise BackendError(f"{path}: ONNX Runtime could not optimise the export "
                                f"({error})") from error
+        os.chmod(optimized, FILE_MODE & ~_umask())
         os.replace(optimized, path)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -151,7 +164,8 @@ class ExportEntry:
 def export_entry(spec: ResolvedWeights, batch_size: int, cache_dir: Path) -> ExportEntry:
     """The cache entry of ``spec`` exported for batches of ``batch_size`` images."""
     folder = _export_dir(spec.checkpoint, cache_dir)
-    stem = f"{spec.arch}-{spec.sha256[:SHA_PREFIX_DIGITS]}-b{batch_size}"
+    arch = spec.arch if spec.arch_known else "ckpt"  # the variant is read on export
+    stem = f"{arch}-{spec.sha256[:SHA_PREFIX_DIGITS]}-b{batch_size}"
     return ExportEntry(model=folder / f"{stem}.ort.onnx", sidecar=folder / f"{stem}.json",
                        spec=spec, batch_size=batch_size)
 

@@ -14,7 +14,8 @@ A run:
    when val top-1 improved) with the class names, the epoch, the momenta and the step, and
    rewrites ``metrics.csv`` and ``curves.png`` (:mod:`.run_log`).
 
-``resume=True`` reloads ``last.ckpt``: weights, momenta, epoch and schedule position. Ctrl-C
+The run's options are saved in ``config.json`` (:mod:`.run_config`). ``resume=True``
+restores them and reloads ``last.ckpt``: weights, momenta, epoch and schedule position. Ctrl-C
 (or SIGTERM) saves a resumable ``last.ckpt`` (at the step reached) before the
 ``KeyboardInterrupt`` propagates. Under data-parallel training every rank calls
 :func:`finetune` with its ``rank`` and ``group_size``; each trains on its shard, and rank 0
@@ -36,7 +37,6 @@ from typing import Dict, Iterator, List, Mapping, Optional, Tuple
 import mindspore as ms
 import numpy as np
 from mindspore import nn
-from tqdm import tqdm
 
 from .atomic import atomic_path, copy_file, remove_stale_temps, write_text
 from .checkpoint import read_checkpoint, restore
@@ -49,9 +49,11 @@ from .features import FrozenPart, frozen_part
 from .finetune_config import FinetuneConfig
 from .ghostnet import GhostNet
 from .numerics import weights_problem
+from .progress import progress_bar
 from .optim import freeze, momentum_optimizer, warmup_cosine
 from .registry import (BEST_TOP1_KEY, EPOCH_KEY, IMAGENET_PREPROCESSING, VARIANTS,
                        Preprocessing, meta_entries, read_meta, scalar_entry, variant_key)
+from .run_config import clear_run, prepare_run, write_run_config
 from .run_log import CURVES_FILE, METRICS_FILE, Row, draw_curves, read_metrics, write_metrics
 from .weights import WEIGHTS_FILE_SUFFIXES, resolve_weights
 
@@ -108,6 +110,8 @@ def finetune(config: FinetuneConfig, *, rank: int = 0, group_size: int = 1,
 
     Raises:
         DatasetError: the data folder is unusable (no classes, one class, a bad image, ...).
+        OptionError: a bad option, a folder holding a run without ``resume`` or
+            ``overwrite``, or a resume option that contradicts the saved run (before any work).
         OutputError: the output folder is unwritable or lacks space; raised before training.
         CheckpointError: ``model`` or the ``last.ckpt`` to resume cannot be restored.
         FinetuneOptionsError: an option out of range, or a batch too small for BatchNorm
@@ -119,14 +123,19 @@ def finetune(config: FinetuneConfig, *, rank: int = 0, group_size: int = 1,
     Warns:
         SmallBatchWarning: a batch that makes BatchNorm statistics noisy (before training).
     """
-    _check_config(config, preprocessing)
     writer = rank == 0
+    config = prepare_run(config, writer=writer)
+    _check_config(config, preprocessing)
     data = read_image_folder(config.data, config.val_split, config.seed)
     output = Path(config.output)
     if writer:
         _prepare_output(output)
+        if config.overwrite:
+            clear_run(output)
 
     resume_params = _resume_params(output, data) if config.resume else None
+    if writer:  # once a resume has its checkpoint: a failed one leaves the folder as it was
+        write_run_config(config)
     arch = _resume_arch(resume_params, output) if resume_params is not None else config.arch
     ms.set_seed(config.seed)
     net, arch = build_network(config, len(data.classes), arch=arch,
@@ -318,6 +327,8 @@ class _Run:
         self.signals = _StopSignals()
         self.completed = 0
         """Epochs finished and saved; what a checkpoint written on interruption records."""
+        self.resumed_after: Tuple[int, ...] = ()
+        """The epoch this session resumed after, marked on curves.png."""
         self.eval_ops = eval_transform(preprocessing, config.image_size)
         self.train_ops = (train_transforms(preprocessing, config.image_size) if config.augment
                           else self.eval_ops)
@@ -328,8 +339,12 @@ class _Run:
 
     def train(self, start_epoch: int) -> None:
         self.completed = start_epoch
+        self.resumed_after = (start_epoch,) if start_epoch else ()
         try:
             with self.signals:
+                if self.writer and start_epoch < self.config.epochs:
+                    print("compiling the training step (graph mode: the first step takes "
+                          "a while, about 20 s for GhostNet 1.0x on a CPU)", flush=True)
                 for epoch in range(start_epoch, self.config.epochs):
                     loss, seconds = self._train_epoch(epoch)
                     problem = self._weights_problem()  # every rank: their weights are equal
@@ -357,8 +372,8 @@ class _Run:
         self.train_step.set_train(True)
         losses: List[float] = []
         started = time.perf_counter()
-        bar = tqdm(total=self.spe, initial=done, desc=f"epoch {epoch + 1}/{config.epochs}",
-                   unit="step", disable=not (config.progress and self.writer), leave=True)
+        bar = progress_bar(total=self.spe, initial=done, desc=f"epoch {epoch + 1}/{config.epochs}",
+                           unit="step", enabled=config.progress and self.writer, leave=True)
         with bar:
             batches = self._batches(epoch, done)
             self.signals.rearm()  # starting a pipeline installs minddata's own handler
@@ -431,7 +446,10 @@ class _Run:
         if improved:
             copy_file(self.output / LAST_CHECKPOINT, self.output / BEST_CHECKPOINT)
         write_metrics(self.output / METRICS_FILE, self.metrics)
-        draw_curves(self.output / CURVES_FILE, self.metrics)
+        title = (f"{self.arch} on {Path(self.config.data).name} at "
+                 f"{self.config.image_size or 'default'} px")
+        draw_curves(self.output / CURVES_FILE, self.metrics, title=title,
+                    resumed_after=self.resumed_after)
         print(f"epoch {epoch + 1}: train loss {train_loss:.4f}, val loss {val_loss:.4f}, "
               f"val top-1 {top1:.4f}, top-5 {top5:.4f}{' (best)' if improved else ''}",
               flush=True)

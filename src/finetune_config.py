@@ -33,6 +33,8 @@ class FinetuneConfig:
     freeze_backbone: bool = False
     freeze_stages: int = 0
     resume: bool = False
+    overwrite: bool = False
+    """Replace a run already in ``output`` (its files are removed first)."""
     seed: int = 0
     val_split: float = 0.1
     workers: int = 2

@@ -26,7 +26,7 @@ from mindspore import nn
 
 from .cache import get_hub_dir, safe_asset_name, set_hub_dir
 from .card import ModelCard
-from .checkpoint import ParamDict, read_checkpoint, restore
+from .checkpoint import ParamDict, model_params, read_checkpoint, restore
 from .errors import CardError, HubConfError, UntrustedRepoError
 from .factory import create_network
 from .registry import MODEL_NAMES, is_variant, variant_key
@@ -101,7 +101,9 @@ def load_weights(name: str, source: Optional[str] = None, force_reload: bool = F
                  quiet: bool = False, offline: Optional[bool] = None,
                  index: Optional[str] = None, mirror: Optional[str] = None) -> ParamDict:
     """The verified parameter dict of the card's checkpoint (as ``mindspore_hub.load_weights``,
-    whose ``source`` and ``force_reload`` may also be given by position).
+    whose ``source`` and ``force_reload`` may also be given by position): the network's
+    parameters only, without a training run's optimizer state or metadata
+    (:func:`.checkpoint.model_params`).
 
     Raises:
         TypeError: ``name`` is not a str or ``force_reload`` not a bool.
@@ -110,7 +112,7 @@ def load_weights(name: str, source: Optional[str] = None, force_reload: bool = F
     _check_types(name, force_reload=force_reload)
     fetched = fetch(name, source=source, force_reload=force_reload, quiet=quiet,
                     offline=offline, index=index, mirror=mirror)
-    return read_checkpoint(fetched.checkpoint)
+    return model_params(read_checkpoint(fetched.checkpoint))
 
 
 def hub_list(version: Optional[str] = None, force_reload: bool = True) -> List[str]:

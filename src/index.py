@@ -179,6 +179,7 @@ def list_index(index: str, *, root: Path, offline: bool) -> List[IndexEntry]:
 
     Raises:
         MissingListingError: an http(s) index without ``index.json``.
+        HubNameError: a folder index that does not exist.
         OfflineError / DownloadError: an http(s) index's list cannot be had.
         CardError: the index's ``index.json`` is not JSON (or over the parser's bounds), or
             has no ``cards`` list.
@@ -189,6 +190,9 @@ def list_index(index: str, *, root: Path, offline: bool) -> List[IndexEntry]:
     if offline:
         return _list_folder(root)
     if not is_url(index):
+        if not Path(index).is_dir():
+            raise HubNameError(index, "no such index folder (an index is a folder of "
+                                      "user/version/card.md files, or an http(s) URL)")
         return _list_folder(Path(index))
     url = _join(index, INDEX_FILE)
     try:

@@ -19,24 +19,28 @@ and the batch goes on. Results come back in input order.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .errors import BackendError, ImageError, NonFiniteOutputError, UnstableWeightsError
+from .errors import (BackendError, ImageError, ModelSpecError, NonFiniteOutputError,
+                     UnstableWeightsError)
 from .export import export_entry
 from .numerics import named_arrays, non_finite_rows, weights_problem
 from .onnx_model import ONNX_SUFFIX, load_model_file
-from .registry import WeightsRecord
+from .registry import WeightsRecord, base_record, read_meta
 from .transforms import MAX_PIXELS, EvalTransform, Input
 from .weights import ResolvedWeights
 
 if TYPE_CHECKING:  # MindSpore is imported only where a network is really loaded
     from mindspore import nn
 
+LOGGER = logging.getLogger(__name__)
 BACKENDS = ("auto", "mindspore", "onnxruntime")
 
 Runner = Callable[[np.ndarray], np.ndarray]
@@ -125,6 +129,7 @@ class Predictor:
                 pending.append((item.path, self.transform(item.path), None))
                 loaded += 1
             except ImageError as error:
+                LOGGER.debug("%s: %s", item.path, error.reason, exc_info=True)  # for --debug
                 pending.append((item.path, None, error.reason))
             if loaded == self.batch_size:
                 yield from self._flush(pending, topk)
@@ -240,6 +245,8 @@ def _onnxruntime(spec: ResolvedWeights, batch_size: int,
     if record is None:  # cache miss: the only step of this path that needs MindSpore
         from .export import export_optimized_onnx  # pylint: disable=import-outside-toplevel
         net, record = load_network(spec)
+        print(f"exporting to ONNX (once for this checkpoint and batch size {batch_size}; "
+              f"cached in {entry.model.parent})", file=sys.stderr, flush=True)
         export_optimized_onnx(net, entry.model, batch_size=batch_size,
                               image_size=record.preprocessing.crop)
         entry.write_sidecar(record)
@@ -261,6 +268,8 @@ def load_network(spec: ResolvedWeights) -> Tuple["nn.Cell", WeightsRecord]:
         UnstableWeightsError: the weights hold NaN or infinities, or exploded BatchNorm
             statistics (see :mod:`.numerics`).
         UnknownModelError: ``spec.arch`` is not a GhostNet variant.
+        ModelSpecError: the checkpoint records another architecture than the one named, or
+            none was named and it records none.
     """
     # pylint: disable=import-outside-toplevel
     from .factory import network_from_params
@@ -270,8 +279,15 @@ def load_network(spec: ResolvedWeights) -> Tuple["nn.Cell", WeightsRecord]:
     problem = weights_problem(named_arrays(params))
     if problem is not None:
         raise UnstableWeightsError(f"{spec.source}: {problem}; refusing to predict with it")
-    net = network_from_params(spec.arch, params, source=str(spec.checkpoint),
-                              record=spec.record, sha256=spec.sha256)
+    arch, known = spec.arch, spec.record
+    if not spec.arch_known:  # a .ckpt named without --arch: the one it records
+        recorded = read_meta(params, str(spec.checkpoint)).arch
+        if recorded is None:
+            raise ModelSpecError(f"{spec.source}: the checkpoint does not record its "
+                                 "architecture; pass --arch NAME (for example --arch ghostnet)")
+        arch, known = recorded, base_record(recorded)
+    net = network_from_params(arch, params, source=str(spec.checkpoint), record=known,
+                              sha256=spec.sha256)
     record = net.pretrained_cfg
     assert record is not None  # network_from_params always sets it
     return net, record

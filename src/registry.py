@@ -43,6 +43,8 @@ EPOCH_KEY = "epoch"
 """Checkpoint entry of a fine-tuning run: epochs fully trained when it was written."""
 BEST_TOP1_KEY = "best_top1"
 """Checkpoint entry of a fine-tuning run: the best val top-1 so far."""
+META_KEYS = frozenset({ARCH_KEY, CLASS_NAMES_KEY, IMAGE_SIZE_KEY, EPOCH_KEY, BEST_TOP1_KEY})
+"""The entries of a checkpoint that describe it rather than hold the network's weights."""
 
 ASSETS_DIR = Path(__file__).resolve().parent / "assets"
 """Data files shipped inside the package (label lists)."""
@@ -178,10 +180,13 @@ class WeightsRecord:
                              sha256: Optional[str] = None) -> WeightsRecord:
         """This record refined by what a checkpoint says about itself: its head size, its
         class names and the image size it was trained at. A checkpoint whose digest is not
-        the record's is another set of weights, so the published url and metrics go."""
+        the record's is another set of weights, so the published url and metrics go, and
+        so does the label list: a 1000-class head is not ImageNet's unless its weights are
+        (the published file, or a card that says it was trained on ImageNet)."""
         record = self.with_classes(num_classes)
         if sha256 is not None and sha256 != record.sha256:
-            record = replace(record, url=None, uid=None, metrics={}, sha256=sha256)
+            record = replace(record, url=None, uid=None, metrics={}, sha256=sha256,
+                             label_list=None)
         if meta.class_names is not None:
             record = replace(record, class_names=tuple(meta.class_names), label_list=None)
         return replace(record, preprocessing=record.preprocessing.at_size(meta.image_size))

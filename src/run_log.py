@@ -2,9 +2,9 @@
 
 ``metrics.csv`` has one row per finished epoch (columns :data:`COLUMNS`). It is rewritten
 whole and atomically after each epoch, so a reader never sees half a row, and a resumed run
-drops rows of epochs it is about to redo. ``curves.png`` plots loss and accuracy against
-epoch; it is drawn with matplotlib's Agg canvas, so no display (and no global backend
-switch) is needed.
+drops rows of epochs it is about to redo. ``curves.png`` plots loss, accuracy and learning
+rate against epoch, with the run in its title; it is drawn with matplotlib's Agg canvas, so
+no display (and no global backend switch) is needed.
 """
 from __future__ import annotations
 
@@ -48,21 +48,44 @@ def _format(key: str, value: float) -> str:
     return str(int(value)) if key in ("epoch", "step") else f"{value:.6g}"
 
 
-def draw_curves(path: Path, rows: Sequence[Row]) -> None:
-    """Plot train/val loss and val top-1/top-5 against epoch into ``path`` (PNG), atomically."""
+def draw_curves(path: Path, rows: Sequence[Row], *, title: str = "",
+                resumed_after: Sequence[float] = ()) -> None:
+    """Draw :func:`curves_figure` into ``path`` (PNG), atomically."""
+    figure = curves_figure(rows, title=title, resumed_after=resumed_after)
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png", dpi=80)
+
+
+def curves_figure(rows: Sequence[Row], *, title: str = "",
+                  resumed_after: Sequence[float] = ()) -> Figure:
+    """Loss, accuracy and learning rate against epoch.
+
+    Loss is on a log scale, so that one huge first-epoch val loss does not flatten the rest;
+    ``title`` names the run (architecture, data); a dashed line marks each epoch after which
+    the run was resumed (``resumed_after``).
+    """
     epochs = [row["epoch"] for row in rows]
-    figure = Figure(figsize=(10, 4))
+    figure = Figure(figsize=(14, 4))
     FigureCanvasAgg(figure)
-    loss_axes, accuracy_axes = figure.subplots(1, 2)
+    loss_axes, accuracy_axes, lr_axes = figure.subplots(1, 3)
     loss_axes.plot(epochs, [row["train_loss"] for row in rows], marker="o", label="train")
     loss_axes.plot(epochs, [row["val_loss"] for row in rows], marker="o", label="val")
-    loss_axes.set(xlabel="epoch", ylabel="loss", title="Loss")
+    loss_axes.set(xlabel="epoch", ylabel="loss (log scale)", title="Loss")
+    if all(row["train_loss"] > 0 and row["val_loss"] > 0 for row in rows):
+        loss_axes.set_yscale("log")
     accuracy_axes.plot(epochs, [row["val_top1"] for row in rows], marker="o", label="val top-1")
     accuracy_axes.plot(epochs, [row["val_top5"] for row in rows], marker="o", label="val top-5")
     accuracy_axes.set(xlabel="epoch", ylabel="accuracy", title="Accuracy", ylim=(0.0, 1.02))
-    for axes in (loss_axes, accuracy_axes):
+    lr_axes.plot(epochs, [row["lr"] for row in rows], marker="o", label="lr at epoch end")
+    lr_axes.set(xlabel="epoch", ylabel="learning rate", title="Learning rate")
+    for axes in (loss_axes, accuracy_axes, lr_axes):
+        for epoch in resumed_after:
+            axes.axvline(epoch, color="grey", linestyle="--", linewidth=1,
+                         label="resumed" if axes is lr_axes and epoch == resumed_after[0]
+                         else None)
         axes.grid(True, alpha=0.3)
         axes.legend()
+    if title:
+        figure.suptitle(title)
     figure.tight_layout()
-    with atomic_path(path) as temporary:
-        figure.savefig(temporary, format="png", dpi=80)
+    return figure

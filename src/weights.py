@@ -23,11 +23,14 @@ from .download import sha256_file
 from .errors import CardError, ModelSpecError
 from .index import CardLocation, IndexEntry, fetch_card, index_for, is_url, list_index, locate
 from .onnx_model import ONNX_SUFFIX, ort_session, read_record
-from .registry import PUBLISHED, WeightsRecord, base_record, published_record, variant_key
+from .registry import (PUBLISHED, VARIANTS, WeightsRecord, base_record, published_record,
+                       variant_key)
 from .settings import get_settings
 from .uid import newest_first
 
 CHECKPOINT_SUFFIX = ".ckpt"
+DEFAULT_ARCH = "ghostnet"
+"""The stand-in variant of a ``.ckpt`` named without one, until its own record is read."""
 SAFETENSORS_SUFFIX = ".safetensors"
 """timm's weights files (see :mod:`.foreign`)."""
 WEIGHTS_FILE_SUFFIXES = (CHECKPOINT_SUFFIX, SAFETENSORS_SUFFIX)
@@ -69,6 +72,10 @@ class ResolvedWeights:
     classes and preprocessing when the weights are published ones."""
     card: Optional[ModelCard] = None
     """The card the weights came from, for hub names."""
+    arch_known: bool = True
+    """False for a ``.ckpt`` named without an architecture: :attr:`record` is then the
+    default variant's, a stand-in until the checkpoint is read (with MindSpore, once, by
+    :func:`.predictor.load_network`), which takes the architecture the checkpoint records."""
 
     @property
     def arch(self) -> str:
@@ -87,16 +94,19 @@ def resolve_weights(weights: Weights, arch: Optional[str] = None, *,
 
     Args:
         weights: ``True`` for ``arch``'s published weights (fetched through the hub client);
-            a ``.ckpt`` file (built as ``arch``); a hub name (built as its card's
-            ``model-name``); an ``.onnx`` model file of ``ghostnet quantize`` (its record is
-            inside; ``predict`` and ``serve`` run it as it is, nothing restores it); or a
-            :class:`ResolvedWeights`, returned as it is.
-        arch: the variant to build; needed for ``True`` and a ``.ckpt`` file, and checked
-            against the card for a hub name.
+            a ``.ckpt`` file (built as ``arch``, or as the checkpoint records); a model name
+            with published weights (``ghostnet``: those weights); a hub name (built as its
+            card's ``model-name``); an ``.onnx`` model file of ``ghostnet quantize`` (its
+            record is inside; ``predict`` and ``serve`` run it as it is, nothing restores
+            it); or a :class:`ResolvedWeights`, returned as it is.
+        arch: the variant to build; needed for ``True``; for a ``.ckpt`` file, optional
+            when the checkpoint records its architecture (checked against it when it does);
+            checked against the card for a hub name.
         quiet: no download progress bar.
 
     Raises:
-        ModelSpecError: a checkpoint without ``arch``, a missing checkpoint file, a card
+        ModelSpecError: a missing checkpoint file, a folder or another format's file, a
+            model name without published weights, a card
             whose model is not ``arch``, or ``True`` for a variant without published weights.
         UnknownModelError: ``arch`` (or the card's model-name) is not a variant.
         HubNameError, CardError, OfflineError, DownloadError, IntegrityError: from the hub.
@@ -115,7 +125,46 @@ def resolve_weights(weights: Weights, arch: Optional[str] = None, *,
         return _checkpoint_file(str(weights), arch)
     if str(weights).lower().endswith(ONNX_SUFFIX):
         return _onnx_file(str(weights), arch)
+    _refuse_foreign_path(str(weights))
+    published = _published_by_model_name(str(weights))
+    if published is not None:
+        return _published(published)
     return _hub_name(str(weights), arch, quiet=quiet)
+
+
+FOREIGN_SUFFIXES = (".bin", ".pt", ".pth", ".mindir", ".h5", ".npz", ".pkl", ".msgpack")
+"""Weights files of other frameworks or formats, refused with a message saying what fits."""
+EXPECTED = ("a MindSpore .ckpt file, an .onnx file of ghostnet quantize, a hub uid "
+            "'user/version/card', or a model card (.md)")
+
+
+def _refuse_foreign_path(model: str) -> None:
+    """A folder or another framework's weights file named as a model: say what was expected
+    rather than fail to parse it as a card or a uid."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        raise ModelSpecError(f"{model}: is a folder; expected {EXPECTED}")
+    if path.suffix.lower() in FOREIGN_SUFFIXES:
+        raise ModelSpecError(f"{model}: a {path.suffix} file is not a model this package "
+                             f"reads; expected {EXPECTED}")
+
+
+def _published_by_model_name(model: str) -> Optional[str]:
+    """The variant whose published weights a bare model name (``ghostnet``, as
+    ``create_network`` takes it) stands for, or None when ``model`` is not a model name.
+
+    Raises:
+        ModelSpecError: a model name without published weights (the uids that exist are
+            suggested).
+    """
+    if "/" in model or Path(model).expanduser().exists() or model.lower() not in VARIANTS:
+        return None
+    if published_record(model) is None:
+        with_weights = ", ".join(f"{arch} ({record.uid})" for arch, record in PUBLISHED.items())
+        raise ModelSpecError(f"{model}: a model name without published weights; name a hub "
+                             f"uid 'user/version/card' or a .ckpt file (published: "
+                             f"{with_weights})")
+    return model.lower()
 
 
 def _published(arch: Optional[str]) -> ResolvedWeights:
@@ -131,13 +180,17 @@ def _published(arch: Optional[str]) -> ResolvedWeights:
 
 
 def _checkpoint_file(model: str, arch: Optional[str]) -> ResolvedWeights:
-    if arch is None:
-        raise ModelSpecError(f"{model}: a checkpoint file needs --arch NAME (for example "
-                             "--arch ghostnet) to say which network it holds")
     path = Path(model).expanduser()
+    if path.is_dir():
+        raise ModelSpecError(f"{model}: is a folder; expected a MindSpore .ckpt file")
     if not path.is_file():
         raise ModelSpecError(f"{model}: checkpoint file not found")
-    return ResolvedWeights(model, path.resolve(), sha256_file(path), base_record(arch))
+    sha256 = sha256_file(path)
+    record = base_record(DEFAULT_ARCH if arch is None else arch)
+    published = published_record(record.arch)
+    if published is not None and published.sha256 == sha256:  # a copy of published weights
+        record = published
+    return ResolvedWeights(model, path.resolve(), sha256, record, arch_known=arch is not None)
 
 
 def _onnx_file(model: str, arch: Optional[str]) -> ResolvedWeights:
@@ -162,7 +215,8 @@ def _hub_name(model: str, arch: Optional[str], *, quiet: bool) -> ResolvedWeight
 
 def record_for_card(card: ModelCard, sha256: Optional[str] = None) -> WeightsRecord:
     """The record of a card's weights: the published record when the card is that of the
-    published weights, else the variant's base record with the card's asset and uid.
+    published weights, else the variant's base record with the card's asset and uid, and
+    ImageNet's label list only when the card's train-dataset is ImageNet.
 
     Raises:
         UnknownModelError: the card's model-name is not a variant.
@@ -172,7 +226,10 @@ def record_for_card(card: ModelCard, sha256: Optional[str] = None) -> WeightsRec
     if published is not None and sha256 is not None and published.sha256 == sha256:
         return published
     asset = checkpoint_asset(card) if card.assets else None
-    return replace(base_record(arch), url=asset.link if asset else None, sha256=sha256)
+    base = base_record(arch)
+    imagenet = "imagenet" in (card.train_dataset or "").lower()
+    return replace(base, url=asset.link if asset else None, sha256=sha256,
+                   label_list=base.label_list if imagenet else None)
 
 
 def resolve_card(name: str, *, source: Optional[str] = None, force_reload: bool = False,

@@ -1,6 +1,7 @@
 """``ghostnet export`` and ``ghostnet info`` on a real checkpoint."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import mindspore as ms
@@ -25,6 +26,9 @@ def _export(checkpoint: Path, fmt: str, path: Path) -> None:
                  str(path), "--batch-size", "2", "--image-size", str(SIZE)])
     assert code == 0 and path.is_file()
     assert not [p for p in path.parent.iterdir() if p.name.startswith(".")]  # no temp left
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask  # the same for MindIR and ONNX
 
 
 def test_mindir_equals_cell(zoo_net: GhostNet, zoo_checkpoint: Path, inputs: np.ndarray,

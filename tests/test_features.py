@@ -146,11 +146,13 @@ def test_augmentation_says_why_training_images_are_not_cached(
 @pytest.mark.slow
 def test_linear_probe_run_trains_the_classifier_on_cached_outputs(colours: Path,
                                                                   tmp_path: Path) -> None:
+    ms.set_seed(0)
+    backbone = create_network(ARCH, 3, drop_rate=0.0)  # frozen training needs weights to freeze
+    ms.save_checkpoint(backbone, str(tmp_path / "backbone.ckpt"))
     config = FinetuneConfig(data=colours, output=tmp_path / "run", arch=ARCH, epochs=3,
                             batch_size=BATCH, lr=0.5, image_size=SIZE, val_split=0.2,
                             freeze_backbone=True, augment=False, progress=False, workers=1,
-                            warmup_epochs=0, drop_rate=0.0)
-    ms.set_seed(0)
+                            warmup_epochs=0, drop_rate=0.0, model=str(tmp_path / "backbone.ckpt"))
     result = finetune(config)
     data = read_image_folder(colours, 0.2, 0)
     cached = list((tmp_path / "run" / FEATURE_CACHE_DIR).glob("*/*.npy"))
@@ -159,9 +161,7 @@ def test_linear_probe_run_trains_the_classifier_on_cached_outputs(colours: Path,
     assert losses[-1] < losses[0], losses
     assert len(result.step_losses) == 3 * (len(data.train) // BATCH)
     # the frozen part did not move, BatchNorm statistics included; the classifier did
-    ms.set_seed(0)
-    start = {p.name: p.asnumpy() for p in create_network(ARCH, 3, drop_rate=0.0)
-             .get_parameters()}
+    start = {p.name: p.asnumpy() for p in backbone.get_parameters()}
     for param in result.network.get_parameters():
         moved = not np.array_equal(param.asnumpy(), start[param.name])
         assert moved == param.name.startswith("classifier."), param.name
@@ -170,9 +170,11 @@ def test_linear_probe_run_trains_the_classifier_on_cached_outputs(colours: Path,
 @pytest.mark.slow
 def test_augmented_run_caches_only_val_images(colours: Path, tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
+    ms.save_checkpoint(create_network(ARCH, 3), str(tmp_path / "backbone.ckpt"))
     config = FinetuneConfig(data=colours, output=tmp_path / "run", arch=ARCH, epochs=1,
                             batch_size=BATCH, image_size=SIZE, val_split=0.2, freeze_stages=1,
-                            augment=True, progress=False, workers=1, warmup_epochs=0)
+                            augment=True, progress=False, workers=1, warmup_epochs=0,
+                            model=str(tmp_path / "backbone.ckpt"))
     finetune(config)
     assert AUGMENTED_NO_CACHE in capsys.readouterr().out
     data = read_image_folder(colours, 0.2, 0)

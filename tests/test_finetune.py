@@ -23,6 +23,7 @@ from src.finetune_config import FinetuneConfig
 from src.registry import CLASSIFIER_PARAMS
 from src.download import sha256_file
 from src.optim import warmup_cosine
+from src.run_log import read_metrics
 from tests.image_folders import write_image_folder
 
 pytestmark = pytest.mark.slow  # real training runs
@@ -51,7 +52,8 @@ def trained(colours: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_run_writes_every_output(trained: Path) -> None:
     names = sorted(path.name for path in trained.iterdir())
-    assert names == ["best.ckpt", "curves.png", "last.ckpt", "metrics.csv", "split.json"]
+    assert names == ["best.ckpt", "config.json", "curves.png", "last.ckpt", "metrics.csv",
+                     "split.json"]
     assert (trained / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     params = read_checkpoint(trained / "last.ckpt")
     assert read_meta(params, "last").class_names == ["class_0", "class_1", "class_2"]
@@ -105,6 +107,20 @@ def test_resume_continues_the_schedule(trained: Path, colours: Path, tmp_path: P
     assert [row["epoch"] for row in result.metrics] == [1, 2, 3, 4]
     # epoch 4 ran on the 4-epoch schedule, from the position epoch 3 ended at
     assert result.metrics[-1]["lr"] == pytest.approx(warmup_cosine(0.01, 12, 0)[11], rel=1e-5)
+
+
+def test_cli_resume_restores_the_options_and_overwrite_replaces_the_run(
+        trained: Path, colours: Path, tmp_path: Path) -> None:
+    output = tmp_path / "copy"
+    shutil.copytree(trained, output)
+    common = ["finetune", "--data", str(colours), "--output", str(output), "--no-progress",
+              "--workers", "1"]
+    assert main([*common, "--resume", "--epochs", "4"]) == 0  # no --image-size 16, --arch
+    assert read_meta(read_checkpoint(output / "last.ckpt"), "last").image_size == 16
+    assert [int(row["epoch"]) for row in read_metrics(output / "metrics.csv")] == [1, 2, 3, 4]
+    assert main([*common, "--overwrite", "--epochs", "1", "--arch", ARCH,
+                 "--image-size", "16", "--batch-size", "8"]) == 0
+    assert [int(row["epoch"]) for row in read_metrics(output / "metrics.csv")] == [1]
 
 
 def test_head_replacement_keeps_the_backbone_bit_identical(tmp_path: Path) -> None:
@@ -165,6 +181,7 @@ def test_divergence_stops_the_run_and_keeps_the_last_good_checkpoint(
         trained: Path, colours: Path, tmp_path: Path) -> None:
     output = tmp_path / "run"
     shutil.copytree(trained, output)
+    (output / "config.json").unlink()  # no saved options: the resume may change the lr
     last = output / "last.ckpt"
     good = sha256_file(last)
     metrics = (output / "metrics.csv").read_text()
@@ -175,4 +192,4 @@ def test_divergence_stops_the_run_and_keeps_the_last_good_checkpoint(
     assert f"{last} (after epoch 3) is the last good checkpoint" in str(caught.value)
     assert sha256_file(last) == good and (output / "metrics.csv").read_text() == metrics
     assert sorted(path.name for path in output.iterdir()) == \
-        ["best.ckpt", "curves.png", "last.ckpt", "metrics.csv", "split.json"]
+        ["best.ckpt", "config.json", "curves.png", "last.ckpt", "metrics.csv", "split.json"]

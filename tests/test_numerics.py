@@ -113,7 +113,7 @@ def test_batch_too_small_for_batchnorm_is_refused_before_training(
         tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert batchnorm_values(2, 32) == 2 and batchnorm_values(1, 224) == 49
     assert main(["finetune", "--data", str(tmp_path / "absent"), "--output",
-                 str(tmp_path / "out"), "--image-size", "32", "--batch-size", "2"]) == 1
+                 str(tmp_path / "out"), "--image-size", "32", "--batch-size", "2"]) == 2
     assert "too few for batch statistics" in capsys.readouterr().err
     with pytest.raises(FinetuneOptionsError):
         finetune(FinetuneConfig(data=tmp_path, output=tmp_path / "out", image_size=32,

@@ -120,9 +120,8 @@ def test_installed_command_reports_its_version_and_predicts(wheel_env: Path,
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     top = json.loads(out.stdout)["top"]
-    imagenet = {name.split(",")[0].strip() for _, name in
-                _label_rows(REPO_ROOT / "src" / "assets" / "imagenet1k_labels.tsv")}
-    assert len(top) == 2 and all(entry["label"] in imagenet for entry in top)
+    # random weights, not ImageNet's: numbered classes, not ImageNet names
+    assert len(top) == 2 and all(entry["label"] == f"class {entry['index']}" for entry in top)
 
 
 def test_installed_wheel_places_a_copy_and_the_15_card_offline(wheel_env: Path,

@@ -301,3 +301,20 @@ def test_the_real_clients_way_gives_the_same_logits_as_hub_load(
     ours = hub.load(result.uid, quiet=True)
     images = ms.Tensor(np.random.default_rng(0).normal(size=(2, 3, 32, 32)).astype(np.float32))
     np.testing.assert_array_equal(theirs(images).asnumpy(), ours(images).asnumpy())
+
+
+def test_info_before_download_shows_the_classes_and_size_the_card_records(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    net = create_network(ARCH, 3)
+    ckpt = tmp_path / "small.ckpt"
+    ms.save_checkpoint(net, str(ckpt), append_dict=meta_entries(["cat", "dog", "emu"], 32, ARCH))
+    index = tmp_path / "index"
+    result = publish(PublishRequest(checkpoint=ckpt, index=index, user="me", version="1.0",
+                                    dataset="cifar10", asset_base_url=BASE_URL))
+    monkeypatch.setenv("MSHUB_INDEX", str(index))
+    get_settings.cache_clear()
+    assert main(["info", result.uid]) == 0
+    out = capsys.readouterr().out
+    assert "(not cached)" in out
+    assert "3 (cat, dog, emu, ...) (from the card; checkpoint not cached)" in out
+    assert "resize 37 (bilinear), center-crop 32" in out

@@ -32,7 +32,8 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         description="Restore a model and export it with a fixed input shape.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", metavar="M",
-                        help="hub uid, card path or URL, or a .ckpt file with --arch")
+                        help="hub uid, card path or URL, a model name with published weights "
+                             "(ghostnet), or a .ckpt file (--arch if it records none)")
     parser.add_argument("--arch", help="GhostNet variant of a .ckpt model (e.g. ghostnet)")
     parser.add_argument("--format", required=True, choices=("mindir", "onnx"))
     parser.add_argument("-o", "--output", required=True, metavar="PATH", help="file to write")

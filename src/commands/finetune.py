@@ -12,8 +12,9 @@ from pathlib import Path
 from ..finetune_config import FinetuneConfig
 
 EPILOG = """\
-outputs (in --output): last.ckpt, best.ckpt (by val top-1; both hold the class names),
-metrics.csv, curves.png, and split.json when --data has no val/ folder.
+outputs (in --output): config.json (the run's options), last.ckpt, best.ckpt (by val
+top-1; both hold the class names), metrics.csv, curves.png, and split.json when --data has
+no val/ folder. A folder that holds a run needs --resume or --overwrite.
 
 examples:
   ghostnet finetune --data flowers --output runs/flowers --model ghostnet.ckpt --epochs 10
@@ -58,7 +59,10 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     freezing.add_argument("--freeze-stages", type=int, default=0, metavar="N",
                           help="freeze the stem and the first N of 5 stages")
     parser.add_argument("--resume", action="store_true",
-                        help="continue from OUTPUT/last.ckpt (weights, momenta, epoch, lr)")
+                        help="continue the run in OUTPUT: its options (config.json; give "
+                             "only --epochs to train longer), weights, momenta, epoch, lr")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the run already in OUTPUT (refused otherwise)")
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--val-split", type=float, default=defaults.val_split,
                         help="fraction held out per class when DATA has no val/")
@@ -79,7 +83,8 @@ def config_from_args(args: argparse.Namespace) -> FinetuneConfig:
         weight_decay=args.weight_decay, warmup_epochs=args.warmup_epochs,
         label_smoothing=args.label_smoothing, image_size=args.image_size,
         freeze_backbone=args.freeze_backbone, freeze_stages=args.freeze_stages,
-        resume=args.resume, seed=args.seed, val_split=args.val_split, workers=args.workers,
+        resume=args.resume, overwrite=args.overwrite, seed=args.seed,
+        val_split=args.val_split, workers=args.workers,
         augment=not args.no_augment, drop_rate=args.drop_rate,
         progress=not args.no_progress)
 

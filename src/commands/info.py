@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from typing import TYPE_CHECKING, Iterable, List, Optional, Tuple
 
 import numpy as np
 
+from ..card_facts import CardFacts, card_facts
 from ..errors import ModelSpecError
 
 if TYPE_CHECKING:
@@ -32,7 +34,8 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         "info", help="describe a model", description="Describe a model and its cache state.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", metavar="M",
-                        help="hub uid, card path or URL, or a .ckpt file with --arch")
+                        help="hub uid, card path or URL, a model name with published weights "
+                             "(ghostnet), or a .ckpt file (--arch if it records none)")
     parser.add_argument("--arch", help="GhostNet variant of a .ckpt model (e.g. ghostnet)")
     parser.set_defaults(run=run)
 
@@ -65,13 +68,15 @@ def run(args: argparse.Namespace) -> int:
     if found.sha256 is not None:
         spec = ResolvedWeights(args.model, found.checkpoint, found.sha256,
                                record_for_card(card, found.sha256), card)
-    _print(lines + _network_lines(spec, card.model_name.lower()))
+    _print(lines + _network_lines(spec, card.model_name.lower(), card_facts(card.body)))
     return 0
 
 
-def _network_lines(spec: "Optional[ResolvedWeights]", arch: str) -> List[Tuple[str, str]]:
+def _network_lines(spec: "Optional[ResolvedWeights]", arch: str,
+                   facts: Optional[CardFacts] = None) -> List[Tuple[str, str]]:
     """Variant, classes, size and preprocessing: from the restored checkpoint when there is
-    one, else from the architecture alone (1000 classes, as published)."""
+    one, else from what the card's text records (``facts``), else from the architecture
+    alone (1000 classes, as published)."""
     # pylint: disable=import-outside-toplevel
     from ..factory import create_network
     from ..predictor import load_network
@@ -80,7 +85,15 @@ def _network_lines(spec: "Optional[ResolvedWeights]", arch: str) -> List[Tuple[s
     arch = variant_key(arch)
     if spec is not None:
         net, record = load_network(spec)
+        arch = record.arch  # a checkpoint named without --arch records its own
         classes = f"{net.num_classes} ({', '.join(record.labels()[:3])}, ...)"
+    elif facts is not None and facts.num_classes is not None:
+        net = create_network(arch, facts.num_classes)
+        record = replace(base_record(arch, facts.num_classes), class_names=facts.class_names)
+        if facts.crop is not None:
+            record = replace(record, preprocessing=record.preprocessing.at_size(facts.crop))
+        shown = f" ({', '.join(record.labels()[:3])}, ...)" if facts.class_names else ""
+        classes = f"{net.num_classes}{shown} (from the card; checkpoint not cached)"
     else:
         net = create_network(arch)
         record = base_record(arch)

@@ -2,9 +2,9 @@
 
 Every input is processed even after one fails; a failed input prints one line on stderr
 naming it (and, with ``--json``, an ``{"image", "error"}`` object on stdout, so the output
-holds one object per input). A progress bar (stderr) appears for more than a screenful of
-images. Heavy modules are imported inside :func:`run`, so ``ghostnet --help`` stays fast and
-the ONNX Runtime path with a cached export never imports MindSpore.
+holds one object per input). A progress bar (stderr, a terminal only) appears for more than
+a screenful of images. Heavy modules are imported inside :func:`run`, so ``ghostnet --help``
+stays fast and the ONNX Runtime path with a cached export never imports MindSpore.
 """
 from __future__ import annotations
 
@@ -37,7 +37,8 @@ with --json, one object per line:
   {"image": "bad.jpg", "error": "corrupt or truncated image (...)"}
 
 exit status: 0 when every image was classified, 1 when any failed (the rest are still
-printed), 2 on usage errors (bad options, a checkpoint without --arch).
+printed), 2 on usage errors (bad options, a checkpoint that records no architecture
+and no --arch, an --arch the checkpoint contradicts).
 """
 
 
@@ -50,10 +51,13 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files or directories")
     parser.add_argument("--model", default=DEFAULT_MODEL,
-                        help="hub uid, card path or URL, a .ckpt file with --arch, or an "
-                             f".onnx model file of ghostnet quantize (default: {DEFAULT_MODEL})")
+                        help="hub uid, card path or URL, a model name with published "
+                             "weights (ghostnet), a .ckpt file (--arch if it records none), "
+                             "or an .onnx model file of ghostnet quantize "
+                             f"(default: {DEFAULT_MODEL})")
     parser.add_argument("--arch", help="GhostNet variant of a .ckpt --model (e.g. ghostnet)")
-    parser.add_argument("--topk", type=positive_int, default=5, help="classes per image (5)")
+    parser.add_argument("--topk", "--top-k", type=positive_int, default=5,
+                        help="classes per image (5)")
     parser.add_argument("--batch-size", type=positive_int, default=16,
                         help="images per forward pass (16)")
     parser.add_argument("--backend", choices=("auto", "mindspore", "onnxruntime"),
@@ -94,8 +98,8 @@ def run(args: argparse.Namespace) -> int:
                           cache_dir=get_hub_dir())
     results = predictor.predict(inputs, args.topk)
     if len(inputs) > SCREENFUL:
-        from tqdm import tqdm
-        results = tqdm(results, total=len(inputs), unit="image", file=sys.stderr)
+        from ..progress import progress_bar
+        results = progress_bar(iterable=results, total=len(inputs), unit="image")
     failed = 0
     for prediction in results:
         if prediction.error is not None:

@@ -1,0 +1,66 @@
+"""A first run without network or cache: every dead end says what was looked at and what
+to do instead."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from src import settings
+from src.cli import main
+from src.download import download
+from src.errors import HostNotFoundError
+
+UNRESOLVABLE = "http://ghostnet-test.invalid"  # .invalid never resolves (RFC 2606)
+
+
+def test_an_unresolvable_host_fails_at_once_with_what_to_do(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(HostNotFoundError, match="cannot resolve the host") as error:
+        download(f"{UNRESOLVABLE}/a.ckpt", tmp_path / "a.ckpt", expected_sha256=None,
+                 max_retries=3, backoff_s=5)
+    assert "MSHUB_INDEX" in str(error.value) and "MSHUB_OFFLINE" in str(error.value)
+    assert not [record for record in caplog.records if "retry" in record.getMessage()]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_predict_without_network_says_what_to_do(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setenv("MSHUB_INDEX", f"{UNRESOLVABLE}/index")
+    settings.get_settings.cache_clear()
+    assert main(["predict", "--model", "someone/1.0/model", str(tmp_path / "a.png")]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "cannot resolve the host 'ghostnet-test.invalid'" in err
+    assert "--model run/best.ckpt" in err
+
+
+def test_offline_without_the_card_says_what_to_do(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setenv("MSHUB_OFFLINE", "1")
+    settings.get_settings.cache_clear()
+    assert main(["predict", str(tmp_path / "a.png")]) == 1
+    err = capsys.readouterr().err
+    assert "offline mode" in err and "ghostnet_imagenet2012" in err
+    assert "--model run/best.ckpt" in err and "MSHUB_INDEX" in err
+
+
+def test_listing_a_missing_index_folder_is_an_error(capsys: pytest.CaptureFixture,
+                                                    tmp_path: Path) -> None:
+    assert main(["list", "--index", str(tmp_path / "no-such-folder")]) == 1
+    err = capsys.readouterr().err
+    assert "no-such-folder" in err and "no such index folder" in err
+
+
+def test_empty_listings_say_what_was_looked_at(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture) -> None:
+    assert main(["list", "--index", str(tmp_path)]) == 0
+    out, err = capsys.readouterr()
+    assert out == "" and f"the index {tmp_path} holds no cards" in err
+    assert main(["list", "--offline"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "" and "no cards in the cache" in err and "env-cache" in err
