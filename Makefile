@@ -21,4 +21,5 @@ LINTED := src hub_conf.py mindspore_hub_conf.py
 test: $(STAMP)
 	$(PY) -m pytest
 	$(PY) -m ruff check $(LINTED)
+	$(PY) -m ruff format --check $(LINTED)
 	$(PY) -m mypy

@@ -13,6 +13,7 @@ this under the file name the client imports. Model names and their descriptions:
 ``list_models()`` returns the same, from the network's own variant table. ``pretrained``
 takes the model zoo's, mindcv's and timm's checkpoints (see ``src/foreign.py``).
 """
+
 import os
 import sys
 

@@ -1,4 +1,5 @@
 """The file the MindSpore Hub client imports by path: the same entry as ``hub_conf.py``."""
+
 import os
 import sys
 

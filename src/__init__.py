@@ -4,6 +4,7 @@ Importable as ``src`` from the repository root (the way the MindSpore Hub client
 and as ``ghostnet_hub`` once installed. Every import inside the package is relative so both
 names work.
 """
+
 __version__ = "0.2.0"
 """The package's version; ``pyproject.toml`` reads it from here, so there is one place."""
 

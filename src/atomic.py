@@ -13,6 +13,7 @@ names the process that owns it; an atomic write's file inside its folder is ``pa
 no glob matches that either, at any depth. :func:`remove_stale_temps` removes those whose process is
 gone; the hub cache, publish and fine-tuning call it when they take their lock or start.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -31,8 +32,11 @@ FILE_MODE = 0o644
 
 TEMP_KINDS = (".tmp", ".incomplete", ".download")
 """Suffixes of temporaries: an atomic write's folder, a download, a scratch copy."""
-_TEMP = re.compile(r"\.(?P<target>.+)\.(?P<pid>[0-9]+)\.[0-9a-f]{8}(?:" +
-                   "|".join(re.escape(kind) for kind in TEMP_KINDS) + ")")
+_TEMP = re.compile(
+    r"\.(?P<target>.+)\.(?P<pid>[0-9]+)\.[0-9a-f]{8}(?:"
+    + "|".join(re.escape(kind) for kind in TEMP_KINDS)
+    + ")"
+)
 
 
 def temp_name(target: str, kind: str) -> str:

@@ -25,6 +25,7 @@ the stamp (ctime cannot be set back by ``os.utime``), and the file is hashed aga
 same-size rewrite within one tick of the file system's clock after the marker was written (a
 few milliseconds on some kernels) keeps the stamp; ``force`` downloads afresh regardless.
 """
+
 from __future__ import annotations
 
 import json
@@ -75,8 +76,9 @@ class CachedFile:
     sha256: str
 
 
-def cache_folder(user: str, version: str, *, root: Optional[Path] = None,
-                 device: Optional[str] = None) -> Path:
+def cache_folder(
+    user: str, version: str, *, root: Optional[Path] = None, device: Optional[str] = None
+) -> Path:
     """``<root>/<user>/[<device>/]<version>``, the folder of one card and its asset (not
     created here).
 
@@ -101,8 +103,9 @@ def cache_folder(user: str, version: str, *, root: Optional[Path] = None,
     return folder
 
 
-def card_path(user: str, version: str, card: str, *, root: Optional[Path] = None,
-              device: Optional[str] = None) -> Path:
+def card_path(
+    user: str, version: str, card: str, *, root: Optional[Path] = None, device: Optional[str] = None
+) -> Path:
     """``<root>/<user>/[<device>/]<version>/<card>.md``, where a card is cached.
 
     Raises:
@@ -124,13 +127,16 @@ def safe_asset_name(url: str) -> str:
     if not name or name.startswith("."):
         raise UnsafeAssetNameError(url, f"empty or hidden file name {name!r}")
     if _too_long(name):
-        raise UnsafeAssetNameError(url, f"file name of {len(name.encode('utf-8', 'replace'))} "
-                                        f"bytes; at most {MAX_NAME_BYTES}")
+        raise UnsafeAssetNameError(
+            url,
+            f"file name of {len(name.encode('utf-8', 'replace'))} bytes; at most {MAX_NAME_BYTES}",
+        )
     if ".." in name or any(char in name for char in "/\\") or not name.isprintable():
         raise UnsafeAssetNameError(url, f"{name!r} holds '..', a separator or a control character")
     if not name.lower().endswith(ASSET_SUFFIXES):
-        raise UnsafeAssetNameError(url, f"{name!r} does not end in one of "
-                                        f"{', '.join(ASSET_SUFFIXES)}")
+        raise UnsafeAssetNameError(
+            url, f"{name!r} does not end in one of {', '.join(ASSET_SUFFIXES)}"
+        )
     return name
 
 
@@ -142,17 +148,22 @@ def asset_url(url: str, mirror: Optional[str]) -> str:
     return f"{mirror.rstrip('/')}/{urlsplit(url).path.rsplit('/', 1)[-1]}"
 
 
-def fetch_asset(url: str, folder: Path, expected_sha256: str, *,
-                offline: Optional[bool] = None,
-                mirror: Optional[str] = None,
-                force: bool = False,
-                max_bytes: Optional[int] = None,
-                connect_timeout: Optional[float] = None,
-                read_timeout: Optional[float] = None,
-                max_retries: Optional[int] = None,
-                backoff_s: float = DEFAULT_BACKOFF_S,
-                progress: bool = True,
-                quiet: bool = False) -> CachedFile:
+def fetch_asset(
+    url: str,
+    folder: Path,
+    expected_sha256: str,
+    *,
+    offline: Optional[bool] = None,
+    mirror: Optional[str] = None,
+    force: bool = False,
+    max_bytes: Optional[int] = None,
+    connect_timeout: Optional[float] = None,
+    read_timeout: Optional[float] = None,
+    max_retries: Optional[int] = None,
+    backoff_s: float = DEFAULT_BACKOFF_S,
+    progress: bool = True,
+    quiet: bool = False,
+) -> CachedFile:
     """The asset linked as ``url``, cached in ``folder`` and verified against its sha256.
 
     A cached file is used when its verified marker vouches for it or it hashes correctly;
@@ -204,13 +215,22 @@ def fetch_asset(url: str, folder: Path, expected_sha256: str, *,
         had_copy = dest.exists()
         forget(dest)
         if offline:
-            reason = "cached but failed its sha256 check (removed)" if had_copy \
-                else "not in the cache"
+            reason = (
+                "cached but failed its sha256 check (removed)" if had_copy else "not in the cache"
+            )
             raise OfflineError(name, str(dest), reason)
-        result = download(asset_url(url, mirror), dest, expected_sha256=expected,
-                          max_bytes=max_bytes, connect_timeout=connect_timeout,
-                          read_timeout=read_timeout, max_retries=max_retries,
-                          backoff_s=backoff_s, progress=progress, quiet=quiet)
+        result = download(
+            asset_url(url, mirror),
+            dest,
+            expected_sha256=expected,
+            max_bytes=max_bytes,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            max_retries=max_retries,
+            backoff_s=backoff_s,
+            progress=progress,
+            quiet=quiet,
+        )
         record_marker(dest, result.sha256)
     return CachedFile(dest, result.sha256)
 
@@ -218,13 +238,21 @@ def fetch_asset(url: str, folder: Path, expected_sha256: str, *,
 def _plain_part(part: str) -> str:
     """``part`` if it is one plain, visible path component of at most :data:`MAX_NAME_BYTES`;
     refuses anything else."""
-    if not part or part.startswith(".") or os.path.isabs(part) \
-            or any(char in part for char in "/\\\0") or ".." in part:
-        raise CachePathError(part, "must be one plain path part: not empty or hidden, "
-                                   "no separators, no '..'")
+    if (
+        not part
+        or part.startswith(".")
+        or os.path.isabs(part)
+        or any(char in part for char in "/\\\0")
+        or ".." in part
+    ):
+        raise CachePathError(
+            part, "must be one plain path part: not empty or hidden, no separators, no '..'"
+        )
     if _too_long(part):
-        raise CachePathError(part[:40] + "...", f"{len(part.encode('utf-8', 'replace'))} bytes "
-                                                f"long; at most {MAX_NAME_BYTES}")
+        raise CachePathError(
+            part[:40] + "...",
+            f"{len(part.encode('utf-8', 'replace'))} bytes long; at most {MAX_NAME_BYTES}",
+        )
     return part
 
 
@@ -253,6 +281,7 @@ def try_asset_lock(asset: Path) -> Iterator[bool]:
 
 
 # --- verified markers ------------------------------------------------------------------------
+
 
 def marker_path(path: Path) -> Path:
     """Where the marker of ``path`` lives: beside it, with :data:`MARKER_SUFFIX` appended."""
@@ -331,8 +360,12 @@ def _stamp(path: Path) -> Optional[Dict[str, int]]:
         stat = path.stat()
     except FileNotFoundError:
         return None
-    return {"size": stat.st_size, "inode": stat.st_ino, "mtime_ns": stat.st_mtime_ns,
-            "ctime_ns": stat.st_ctime_ns}
+    return {
+        "size": stat.st_size,
+        "inode": stat.st_ino,
+        "mtime_ns": stat.st_mtime_ns,
+        "ctime_ns": stat.st_ctime_ns,
+    }
 
 
 def _read_marker(path: Path) -> Optional[Dict[str, object]]:

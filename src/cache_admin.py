@@ -7,6 +7,7 @@ another process is downloading: each asset is removed under its lock, taken with
 (a held lock skips the asset and says so). Lock files themselves are kept, as in
 :mod:`.cache`.
 """
+
 from __future__ import annotations
 
 import time
@@ -14,8 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
-from .cache import (ASSET_SUFFIXES, marker_path, recorded_sha256, safe_asset_name,
-                    try_asset_lock)
+from .cache import ASSET_SUFFIXES, marker_path, recorded_sha256, safe_asset_name, try_asset_lock
 from .card import load_card
 from .errors import CacheCleanError, CardError, GhostnetHubError
 from .export import EXPORTS_DIRNAME
@@ -56,26 +56,43 @@ def scan_cache(root: Path) -> List[CacheEntry]:
         assets = _linked_assets(card)
         linked.update(assets)
         entries.append(_entry(uid, (card,), assets))
-    for folder in sorted({path.parent for path in root.rglob("*")
-                          if path.suffix in ASSET_SUFFIXES and path.is_file()
-                          and not any(part.startswith(".")  # a download's temp folder
-                                      for part in path.relative_to(root).parts)}):
+    for folder in sorted(
+        {
+            path.parent
+            for path in root.rglob("*")
+            if path.suffix in ASSET_SUFFIXES
+            and path.is_file()
+            and not any(
+                part.startswith(".")  # a download's temp folder
+                for part in path.relative_to(root).parts
+            )
+        }
+    ):
         if folder.name == EXPORTS_DIRNAME and folder.parent == root:
             continue
-        loose = tuple(path for path in sorted(folder.iterdir())
-                      if path.suffix in ASSET_SUFFIXES and path.is_file() and path not in linked
-                      and not path.name.endswith(EXPORT_SUFFIX))
+        loose = tuple(
+            path
+            for path in sorted(folder.iterdir())
+            if path.suffix in ASSET_SUFFIXES
+            and path.is_file()
+            and path not in linked
+            and not path.name.endswith(EXPORT_SUFFIX)
+        )
         if loose:
             entries.append(_entry(f"{folder.relative_to(root)} (no card)", (), loose))
-    exports = (tuple(sorted((root / EXPORTS_DIRNAME).glob("*")))
-               + tuple(sorted(root.glob(f"*/*/*{EXPORT_SUFFIX}"))))
+    exports = tuple(sorted((root / EXPORTS_DIRNAME).glob("*"))) + tuple(
+        sorted(root.glob(f"*/*/*{EXPORT_SUFFIX}"))
+    )
     files = tuple(path for path in exports if path.is_file())
-    files += tuple(sidecar for path in files if path.name.endswith(EXPORT_SUFFIX)
-                   for sidecar in [path.with_name(path.name[:-len(EXPORT_SUFFIX)] + ".json")]
-                   if sidecar.is_file() and sidecar not in files)
+    files += tuple(
+        sidecar
+        for path in files
+        if path.name.endswith(EXPORT_SUFFIX)
+        for sidecar in [path.with_name(path.name[: -len(EXPORT_SUFFIX)] + ".json")]
+        if sidecar.is_file() and sidecar not in files
+    )
     if files:
-        entries.append(CacheEntry(EXPORTS_ENTRY, files, (), _size(files), None,
-                                  _last_used(files)))
+        entries.append(CacheEntry(EXPORTS_ENTRY, files, (), _size(files), None, _last_used(files)))
     return sorted(entries, key=lambda entry: entry.name)
 
 
@@ -112,9 +129,15 @@ def _last_used(files: Sequence[Path]) -> float:
     return max(times, default=0.0)
 
 
-def select(entries: Sequence[CacheEntry], *, names: Sequence[str] = (),
-           older_than_days: Optional[float] = None, exports: bool = False,
-           everything: bool = False, now: Optional[float] = None) -> List[CacheEntry]:
+def select(
+    entries: Sequence[CacheEntry],
+    *,
+    names: Sequence[str] = (),
+    older_than_days: Optional[float] = None,
+    exports: bool = False,
+    everything: bool = False,
+    now: Optional[float] = None,
+) -> List[CacheEntry]:
     """The entries a clean removes: those named (by uid, case-insensitive), those unused
     for more than ``older_than_days``, the exports, or all of them.
 
@@ -126,13 +149,16 @@ def select(entries: Sequence[CacheEntry], *, names: Sequence[str] = (),
     wanted = {name.lower() for name in names}
     unknown = wanted - {entry.name.lower() for entry in entries}
     if unknown:
-        raise CacheCleanError(f"not in the cache: {', '.join(sorted(unknown))} (see "
-                              "ghostnet cache list)")
+        raise CacheCleanError(
+            f"not in the cache: {', '.join(sorted(unknown))} (see ghostnet cache list)"
+        )
     now = time.time() if now is None else now
     chosen = []
     for entry in entries:
-        old = older_than_days is not None \
+        old = (
+            older_than_days is not None
             and now - entry.last_used > older_than_days * SECONDS_PER_DAY
+        )
         if entry.name.lower() in wanted or old or (exports and entry.name == EXPORTS_ENTRY):
             chosen.append(entry)
     return chosen

@@ -28,6 +28,7 @@ fields keep the text written in the card: ``model-version: 1.5`` is ``"1.5"`` an
 :func:`render_card` writes a record back in the hub's layout, so the publish step can
 generate a card and check it with :func:`parse_card`.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,23 +49,53 @@ DELIMITER = "---"
 """A line starting with this opens or closes the header (the hub's reader uses the same test)."""
 
 REQUIRED_FIELDS = (
-    "model-name", "backbone-name", "module-type", "fine-tunable", "model-version", "author",
-    "update-time", "repo-link", "user-id", "used-for", "mindspore-version", "license",
-    "summary")
+    "model-name",
+    "backbone-name",
+    "module-type",
+    "fine-tunable",
+    "model-version",
+    "author",
+    "update-time",
+    "repo-link",
+    "user-id",
+    "used-for",
+    "mindspore-version",
+    "license",
+    "summary",
+)
 OPTIONAL_FIELDS = ("train-dataset", "evaluation", "asset", "accuracy", "allow-cache-ckpt")
 HUB_ONLY_FIELDS = ("input-shape", "train-backend", "infer-backend", "featured-image")
 """Fields the hub's validator knows that this client does not read: no warning for them."""
 ASSET_FIELDS = ("file-format", "asset-link", "asset-sha256")
 
-MODULE_TYPES = ("gnn", "rl", "audio", "cv", "cvtmodel", "nlp", "recommend", "cross", "hpc",
-                "mm", "other")
+MODULE_TYPES = (
+    "gnn",
+    "rl",
+    "audio",
+    "cv",
+    "cvtmodel",
+    "nlp",
+    "recommend",
+    "cross",
+    "hpc",
+    "mm",
+    "other",
+)
 USED_FOR = ("inference", "extract-feature", "transfer-learning")
 FILE_FORMATS = ("air", "ckpt", "onnx", "mindir", "mslite")
 LINK_SCHEMES = ("http", "https", "file")
 COLON_ALLOWED = ("repo-link", "asset", "evaluation")
 """The hub forbids ``:`` in every other value: its website splits header lines on it."""
-MAY_BE_EMPTY = ("backbone-name", "model-version", "author", "update-time", "user-id",
-                "mindspore-version", "license", "summary")
+MAY_BE_EMPTY = (
+    "backbone-name",
+    "model-version",
+    "author",
+    "update-time",
+    "user-id",
+    "mindspore-version",
+    "license",
+    "summary",
+)
 """Required fields the hub only wants present: an empty value is read as ``""``."""
 MODULE_TYPE_DETAIL = "-"
 """``module-type`` is ``<category>`` or ``<category>-<detail>``; the detail is free text."""
@@ -228,11 +259,17 @@ def render_card(card: ModelCard) -> str:
         entries.append(f"allow-cache-ckpt: {card.allow_cache_ckpt}")
     if card.assets:
         entries.append("asset:")
-        entries += ["-\n" + "\n".join([
-            "    " + _entry("file-format", asset.file_format),
-            "    " + _entry("asset-link", f"<{asset.link}>"),
-            "    " + _entry("asset-sha256", asset.sha256),
-        ]) for asset in card.assets]
+        entries += [
+            "-\n"
+            + "\n".join(
+                [
+                    "    " + _entry("file-format", asset.file_format),
+                    "    " + _entry("asset-link", f"<{asset.link}>"),
+                    "    " + _entry("asset-sha256", asset.sha256),
+                ]
+            )
+            for asset in card.assets
+        ]
     entries += [_entry("license", card.license), _entry("summary", card.summary)]
     parts = [card.preamble] if card.preamble else []
     parts += [DELIMITER, *entries, DELIMITER]
@@ -243,6 +280,7 @@ def render_card(card: ModelCard) -> str:
 
 # --- splitting the file -------------------------------------------------------------------
 
+
 def _split(text: str, source: str) -> Tuple[str, str, int, str]:
     """Cut a card into (preamble, header, 1-based file line of the header's first line, body)."""
     lines = text.splitlines(keepends=True)
@@ -250,15 +288,25 @@ def _split(text: str, source: str) -> Tuple[str, str, int, str]:
     if not marks:
         raise CardError(source, "no YAML header: a card needs two '---' lines around it")
     if len(marks) == 1:
-        raise CardError(source, f"the header opened by the '---' on line {marks[0] + 1} "
-                                "is never closed by a second '---' line")
+        raise CardError(
+            source,
+            f"the header opened by the '---' on line {marks[0] + 1} "
+            "is never closed by a second '---' line",
+        )
     if len(marks) > 2:
         shown = ", ".join(str(mark + 1) for mark in marks)
-        raise CardError(source, f"{len(marks)} lines start with '---' (lines {shown}); a card "
-                                "has exactly two, so the body must not use '---' rules")
+        raise CardError(
+            source,
+            f"{len(marks)} lines start with '---' (lines {shown}); a card "
+            "has exactly two, so the body must not use '---' rules",
+        )
     start, end = marks
-    return ("".join(lines[:start]).strip(), "".join(lines[start + 1:end]), start + 2,
-            "".join(lines[end + 1:]).strip())
+    return (
+        "".join(lines[:start]).strip(),
+        "".join(lines[start + 1 : end]),
+        start + 2,
+        "".join(lines[end + 1 :]).strip(),
+    )
 
 
 def _header_fields(header: str, first_line: int, source: str) -> Dict[str, yaml.Node]:
@@ -272,18 +320,28 @@ def _header_fields(header: str, first_line: int, source: str) -> Dict[str, yaml.
     fields: Dict[str, yaml.Node] = {}
     for key_node, value_node in root.value:
         if not isinstance(key_node, yaml.ScalarNode):
-            raise CardError(source, f"a field name on line {first_line + key_node.start_mark.line}"
-                                    " is not plain text")
+            raise CardError(
+                source,
+                f"a field name on line {first_line + key_node.start_mark.line} is not plain text",
+            )
         key = key_node.value
         if key in fields:
-            warnings.warn(f"{source}: field {key!r} appears twice; the last value counts",
-                          RepeatedFieldWarning, stacklevel=3)
+            warnings.warn(
+                f"{source}: field {key!r} appears twice; the last value counts",
+                RepeatedFieldWarning,
+                stacklevel=3,
+            )
         if key not in REQUIRED_FIELDS + OPTIONAL_FIELDS + HUB_ONLY_FIELDS:
-            warnings.warn(f"{source}: unknown field {key!r} is ignored", UnknownFieldWarning,
-                          stacklevel=3)
+            warnings.warn(
+                f"{source}: unknown field {key!r} is ignored", UnknownFieldWarning, stacklevel=3
+            )
         if key not in COLON_ALLOWED and any(":" in text for text in _scalar_texts(value_node)):
-            raise CardError(source, "':' is not allowed in this value (only repo-link, asset "
-                                    "and evaluation may hold one)", key)
+            raise CardError(
+                source,
+                "':' is not allowed in this value (only repo-link, asset "
+                "and evaluation may hold one)",
+                key,
+            )
         fields[key] = value_node
     return fields
 
@@ -307,6 +365,7 @@ def _scalar_texts(node: yaml.Node) -> Iterator[str]:
 
 
 # --- reading typed values -------------------------------------------------------------------
+
 
 class _Reader:
     """Reads the typed value of a field from its YAML node, or raises a :class:`CardError`
@@ -344,8 +403,9 @@ class _Reader:
         try:
             return bool(yaml.SafeLoader("").construct_yaml_bool(node))
         except KeyError:  # an explicit '!!bool maybe'
-            raise CardError(self._source, f"must be True or False, not {node.value!r}",
-                            field) from None
+            raise CardError(
+                self._source, f"must be True or False, not {node.value!r}", field
+            ) from None
 
     def number(self, field: str) -> float:
         """A required YAML int or float."""
@@ -390,8 +450,9 @@ def _module_type(value: str, source: str) -> str:
     """A category from :data:`MODULE_TYPES`, optionally followed by ``-`` and any detail."""
     category = value.lower().split(MODULE_TYPE_DETAIL, 1)[0]
     if category not in MODULE_TYPES:
-        raise CardError(source, f"{value!r} does not start with one of "
-                                f"{', '.join(MODULE_TYPES)}", "module-type")
+        raise CardError(
+            source, f"{value!r} does not start with one of {', '.join(MODULE_TYPES)}", "module-type"
+        )
     return value.lower()
 
 
@@ -400,8 +461,7 @@ def _used_for(value: str, source: str) -> Tuple[str, ...]:
     items = tuple(item.lower() for item in value.split("/"))
     for item in items:
         if item not in USED_FOR:
-            raise CardError(source, f"{item!r} is not one of {', '.join(USED_FOR)}",
-                            "used-for")
+            raise CardError(source, f"{item!r} is not one of {', '.join(USED_FOR)}", "used-for")
     return items
 
 
@@ -429,26 +489,39 @@ def _assets(node: Optional[yaml.Node], source: str) -> Tuple[CardAsset, ...]:
     assets = []
     for number, item in enumerate(node.value, start=1):
         if not isinstance(item, yaml.MappingNode):
-            raise CardError(source, f"asset {number} must be a mapping of "
-                                    f"{', '.join(ASSET_FIELDS)}", "asset")
+            raise CardError(
+                source, f"asset {number} must be a mapping of {', '.join(ASSET_FIELDS)}", "asset"
+            )
         fields: Dict[str, yaml.Node] = {}
         for key_node, value_node in item.value:
             key = _scalar(key_node, source, "asset").value
             if key in fields:
-                warnings.warn(f"{source}: field {key!r} of asset {number} appears twice; the "
-                              "last value counts", RepeatedFieldWarning, stacklevel=3)
+                warnings.warn(
+                    f"{source}: field {key!r} of asset {number} appears twice; the "
+                    "last value counts",
+                    RepeatedFieldWarning,
+                    stacklevel=3,
+                )
             if key not in ASSET_FIELDS:
-                warnings.warn(f"{source}: unknown field {key!r} of asset {number} is ignored",
-                              UnknownFieldWarning, stacklevel=3)
+                warnings.warn(
+                    f"{source}: unknown field {key!r} of asset {number} is ignored",
+                    UnknownFieldWarning,
+                    stacklevel=3,
+                )
             fields[key] = value_node
         read = _Reader(fields, source)
         file_format = read.text("file-format").lower()
         if file_format not in FILE_FORMATS:
-            raise CardError(source, f"{file_format!r} is not one of {', '.join(FILE_FORMATS)}",
-                            "file-format")
-        assets.append(CardAsset(file_format=file_format,
-                                link=_link(read.text("asset-link"), source, "asset-link"),
-                                sha256=_sha256(read.text("asset-sha256"), source)))
+            raise CardError(
+                source, f"{file_format!r} is not one of {', '.join(FILE_FORMATS)}", "file-format"
+            )
+        assets.append(
+            CardAsset(
+                file_format=file_format,
+                link=_link(read.text("asset-link"), source, "asset-link"),
+                sha256=_sha256(read.text("asset-sha256"), source),
+            )
+        )
     return tuple(assets)
 
 
@@ -458,20 +531,28 @@ def _sha256(text: str, source: str) -> str:
     if not _HEX.fullmatch(text):
         raise CardError(source, f"{text!r} is not hexadecimal", "asset-sha256")
     if len(text) > SHA256_HEX_DIGITS:
-        raise CardError(source, f"{len(text)} hex digits; a SHA-256 has {SHA256_HEX_DIGITS}",
-                        "asset-sha256")
+        raise CardError(
+            source, f"{len(text)} hex digits; a SHA-256 has {SHA256_HEX_DIGITS}", "asset-sha256"
+        )
     if len(text) < MIN_SHA256_PREFIX:
-        raise CardError(source, f"{len(text)} hex digits; at least {MIN_SHA256_PREFIX} are "
-                                f"needed (the full hash has {SHA256_HEX_DIGITS})", "asset-sha256")
+        raise CardError(
+            source,
+            f"{len(text)} hex digits; at least {MIN_SHA256_PREFIX} are "
+            f"needed (the full hash has {SHA256_HEX_DIGITS})",
+            "asset-sha256",
+        )
     if len(text) < SHA256_HEX_DIGITS:
-        warnings.warn(f"{source}: asset-sha256 {text.lower()} is a prefix ({len(text)} of "
-                      f"{SHA256_HEX_DIGITS} digits), a weak check; give the full hash",
-                      WeakHashWarning,
-                      stacklevel=4)
+        warnings.warn(
+            f"{source}: asset-sha256 {text.lower()} is a prefix ({len(text)} of "
+            f"{SHA256_HEX_DIGITS} digits), a weak check; give the full hash",
+            WeakHashWarning,
+            stacklevel=4,
+        )
     return text.lower()
 
 
 # --- writing ----------------------------------------------------------------------------------
+
 
 def _entry(field: str, text: str) -> str:
     """``field: text``, with the text double-quoted only where YAML would not read it back

@@ -6,6 +6,7 @@ square"), so ``ghostnet info <uid>`` can describe a model before its checkpoint 
 downloaded. A card without these lines (a hand-written one, the public hub's) records
 nothing, and the figures of the architecture are shown instead.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,8 +15,11 @@ from typing import Optional, Tuple
 
 _CLASSES = re.compile(r"^(\d+) classes; output index `i` is:\s*$", re.MULTILINE)
 _CLASS_LINE = re.compile(r"^- `(\d+)` (.*)$", re.MULTILINE)
-_PREPROCESSING = re.compile(r"resize the shorter side to (\d+) pixels.*?crop the central "
-                            r"(\d+)x\d+ square", re.DOTALL)
+_PREPROCESSING = re.compile(
+    r"resize the shorter side to (\d+) pixels.*?crop the central "
+    r"(\d+)x\d+ square",
+    re.DOTALL,
+)
 
 
 @dataclass(frozen=True)
@@ -34,8 +38,9 @@ def card_facts(body: str) -> CardFacts:
     found = _CLASSES.search(body)
     if found is not None:
         num_classes = int(found.group(1))
-        lines = {int(m.group(1)): m.group(2).strip()
-                 for m in _CLASS_LINE.finditer(body, found.end())}
+        lines = {
+            int(m.group(1)): m.group(2).strip() for m in _CLASS_LINE.finditer(body, found.end())
+        }
         if sorted(lines) == list(range(num_classes)):
             names = tuple(lines[index] for index in range(num_classes))
     sizes = _PREPROCESSING.search(body)

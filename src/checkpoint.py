@@ -15,6 +15,7 @@ convolution trained on RGB can be adapted to another number of input channels
 What a checkpoint says about itself besides its weights (architecture, class names, image
 size) is read by :func:`.registry.read_meta`, where its keys are defined.
 """
+
 from __future__ import annotations
 
 import logging
@@ -35,8 +36,9 @@ ParamDict = Dict[str, Parameter]
 
 OPTIMIZER_STATE_PREFIXES = ("moments.", "accum.", "moment1.", "moment2.")
 """Per-parameter optimizer state (Momentum's, Adagrad's, Adam's) saved with a training run."""
-OPTIMIZER_STATE_NAMES = frozenset({"global_step", "learning_rate", "momentum", "beta1_power",
-                                   "beta2_power", "scale_sense"})
+OPTIMIZER_STATE_NAMES = frozenset(
+    {"global_step", "learning_rate", "momentum", "beta1_power", "beta2_power", "scale_sense"}
+)
 """Scalar optimizer and loss-scale state saved with a training run."""
 
 
@@ -64,8 +66,7 @@ def read_checkpoint(path: Union[str, Path]) -> ParamDict:
         raise CheckpointError(f"{path}: not a readable MindSpore checkpoint ({error})") from error
 
 
-def classifier_mismatch(net: nn.Cell, params: Mapping[str, Parameter],
-                        head: Sequence[str]) -> bool:
+def classifier_mismatch(net: nn.Cell, params: Mapping[str, Parameter], head: Sequence[str]) -> bool:
     """Whether the checkpoint's head parameters differ in shape from the network's (or are
     absent from either side): the sign that the checkpoint was trained for other classes."""
     own = {p.name: tuple(p.shape) for p in net.get_parameters()}
@@ -75,8 +76,9 @@ def classifier_mismatch(net: nn.Cell, params: Mapping[str, Parameter],
     return False
 
 
-def adapt_first_conv(params: Mapping[str, Parameter], weight_name: str,
-                     in_channels: int) -> Dict[str, Parameter]:
+def adapt_first_conv(
+    params: Mapping[str, Parameter], weight_name: str, in_channels: int
+) -> Dict[str, Parameter]:
     """``params`` with the first conv's weight ``(out, c, kh, kw)`` adapted to ``in_channels``
     inputs: summed over the input channels for 1 (a grayscale image seen as R = G = B gives
     the same output), else the channels repeated cyclically and scaled by ``c / in_channels``
@@ -97,20 +99,28 @@ def adapt_first_conv(params: Mapping[str, Parameter], weight_name: str,
         repeats = -(-in_channels // trained)
         adapted = np.tile(weight, (1, repeats, 1, 1))[:, :in_channels] * (trained / in_channels)
     LOGGER.info("%s: adapted from %d to %d input channels", weight_name, trained, in_channels)
-    return {**params, weight_name: Parameter(mindspore.Tensor(adapted.astype(weight.dtype)),
-                                             name=weight_name)}
+    return {
+        **params,
+        weight_name: Parameter(mindspore.Tensor(adapted.astype(weight.dtype)), name=weight_name),
+    }
 
 
 def model_params(params: Mapping[str, object]) -> ParamDict:
     """The network's parameters among a checkpoint's entries: no optimizer state (momenta,
     step, learning rate) and no metadata (architecture, class names, image size, epoch)."""
-    return {name: value for name, value in params.items()
-            if isinstance(value, Parameter) and name not in OPTIMIZER_STATE_NAMES
-            and name not in META_KEYS and not name.startswith(OPTIMIZER_STATE_PREFIXES)}
+    return {
+        name: value
+        for name, value in params.items()
+        if isinstance(value, Parameter)
+        and name not in OPTIMIZER_STATE_NAMES
+        and name not in META_KEYS
+        and not name.startswith(OPTIMIZER_STATE_PREFIXES)
+    }
 
 
-def restore(net: nn.Cell, params: Mapping[str, Parameter], *, source: str,
-            skip: Sequence[str] = ()) -> RestoreReport:
+def restore(
+    net: nn.Cell, params: Mapping[str, Parameter], *, source: str, skip: Sequence[str] = ()
+) -> RestoreReport:
     """Fill every parameter of ``net`` from ``params``, except those named in ``skip``.
 
     This is the one strict restore: ``create_network`` and a resumed fine-tuning run (whose
@@ -131,8 +141,11 @@ def restore(net: nn.Cell, params: Mapping[str, Parameter], *, source: str,
     missing = [name for name in wanted if name not in params]
     if missing:
         raise MissingParametersError(source, missing)
-    mismatched = [(name, tuple(params[name].shape), shape)
-                  for name, shape in wanted.items() if tuple(params[name].shape) != shape]
+    mismatched = [
+        (name, tuple(params[name].shape), shape)
+        for name, shape in wanted.items()
+        if tuple(params[name].shape) != shape
+    ]
     if mismatched:
         raise ShapeMismatchError(source, mismatched)
 

@@ -6,6 +6,7 @@ errors into one line on stderr (a traceback only with ``--debug``).
 
 Exit status: 0 when every input succeeded, 1 when any failed, 2 on usage errors.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,16 +29,22 @@ def build_parser() -> argparse.ArgumentParser:
     """The top-level parser, with one subparser per registered command."""
     parser = argparse.ArgumentParser(
         prog="ghostnet",
-        description="GhostNet for MindSpore: load from a hub, predict, fine-tune, publish.")
-    parser.add_argument("--debug", action="store_true",
-                        help="show the full traceback when a command fails")
+        description="GhostNet for MindSpore: load from a hub, predict, fine-tune, publish.",
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show the full traceback when a command fails"
+    )
     parser.add_argument("--version", action="version", version=f"ghostnet-hub {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
         command.register(subparsers)
     for subparser in subparsers.choices.values():  # options go before or after the command
-        subparser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                               help="show the full traceback when a command fails")
+        subparser.add_argument(
+            "--debug",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="show the full traceback when a command fails",
+        )
         subparser.set_defaults(command_parser=subparser)
     return parser
 
@@ -77,6 +84,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             traceback.print_exc()
         print(f"ghostnet {args.command}: error: {error}", file=sys.stderr)
         return EXIT_FAILED
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -8,6 +8,7 @@ model zoo's GhostNet-600, can be published as a card of this module once convert
 The parameters are written from a network restored strictly from the source (every
 parameter filled, every shape checked), so a file that would not load is never written.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -45,10 +46,15 @@ class ConvertResult:
     image_size: int
 
 
-def convert_checkpoint(source: Union[str, Path], destination: Union[str, Path], *,
-                       arch: Optional[str] = None, image_size: int = DEFAULT_IMAGE_SIZE,
-                       class_names: Optional[Sequence[str]] = None,
-                       force: bool = False) -> ConvertResult:
+def convert_checkpoint(
+    source: Union[str, Path],
+    destination: Union[str, Path],
+    *,
+    arch: Optional[str] = None,
+    image_size: int = DEFAULT_IMAGE_SIZE,
+    class_names: Optional[Sequence[str]] = None,
+    force: bool = False,
+) -> ConvertResult:
     """Read ``source`` (any family of :mod:`.foreign`), write ``destination`` in this module's
     names with its metadata.
 
@@ -68,8 +74,12 @@ def convert_checkpoint(source: Union[str, Path], destination: Union[str, Path], 
     """
     source, destination = Path(source), Path(destination)
     if destination.exists() and (not force or destination.resolve() == source.resolve()):
-        raise OutputError(str(destination), "exists; pass --force to replace it" if not force
-                          else "is the source checkpoint itself")
+        raise OutputError(
+            str(destination),
+            "exists; pass --force to replace it"
+            if not force
+            else "is the source checkpoint itself",
+        )
     conversion = convert_file(source)
     params = conversion.params
     inferred = arch is None
@@ -77,10 +87,12 @@ def convert_checkpoint(source: Union[str, Path], destination: Union[str, Path], 
     net = network_from_params(arch, as_params(params), source=str(source))
     names, names_from = _class_names(class_names, params, net.num_classes, str(source))
     with atomic_path(destination, suffix=".ckpt") as temporary:
-        ms.save_checkpoint(net, str(temporary),
-                           append_dict=dict(meta_entries(names, image_size, arch)))
-    return ConvertResult(destination, conversion, arch, inferred, net.num_classes, names,
-                         names_from, image_size)
+        ms.save_checkpoint(
+            net, str(temporary), append_dict=dict(meta_entries(names, image_size, arch))
+        )
+    return ConvertResult(
+        destination, conversion, arch, inferred, net.num_classes, names, names_from, image_size
+    )
 
 
 def infer_arch(params: Mapping[str, object], source: str) -> str:
@@ -95,19 +107,25 @@ def infer_arch(params: Mapping[str, object], source: str) -> str:
     matches = []
     for name, variant in VARIANTS.items():
         layout = LAYOUTS[variant.table](variant.width, variant.use_se)
-        if (layout.stem == stem_width and any(block.se for block in layout.blocks) == has_se
-                and f"blocks.{len(layout.blocks)}.conv.weight" in params):
+        if (
+            layout.stem == stem_width
+            and any(block.se for block in layout.blocks) == has_se
+            and f"blocks.{len(layout.blocks)}.conv.weight" in params
+        ):
             matches.append(name)
     if len(matches) != 1:
         found = ", ".join(matches) or "none"
-        raise CheckpointError(f"{source}: cannot tell the variant from the tensor shapes "
-                              f"(stem width {stem_width}, SE {'yes' if has_se else 'no'}; "
-                              f"matching: {found}); pass --arch")
+        raise CheckpointError(
+            f"{source}: cannot tell the variant from the tensor shapes "
+            f"(stem width {stem_width}, SE {'yes' if has_se else 'no'}; "
+            f"matching: {found}); pass --arch"
+        )
     return matches[0]
 
 
-def _class_names(given: Optional[Sequence[str]], params: Mapping[str, object],
-                 num_classes: int, source: str) -> Tuple[Optional[List[str]], str]:
+def _class_names(
+    given: Optional[Sequence[str]], params: Mapping[str, object], num_classes: int, source: str
+) -> Tuple[Optional[List[str]], str]:
     if given is not None:
         names, origin = list(given), "--classes"
     else:
@@ -120,8 +138,10 @@ def _class_names(given: Optional[Sequence[str]], params: Mapping[str, object],
         else:
             return None, "none"
     if len(names) != num_classes:
-        raise CheckpointError(f"{source}: {len(names)} class names ({origin}) for a "
-                              f"classifier of {num_classes} outputs")
+        raise CheckpointError(
+            f"{source}: {len(names)} class names ({origin}) for a "
+            f"classifier of {num_classes} outputs"
+        )
     return names, origin
 
 
@@ -136,13 +156,17 @@ def describe(result: ConvertResult, show_names: bool = False) -> str:
     if conversion.family == MODEL_ZOO:
         lines = [f"{conversion.source}: model-zoo names, kept as they are"]
     else:
-        lines = [f"{conversion.source}: {conversion.family} checkpoint; "
-                 f"{len(conversion.mapped)} tensors renamed into the model zoo's names, "
-                 f"{len(conversion.dropped)} dropped (BatchNorm num_batches_tracked), "
-                 f"{len(conversion.ignored)} ignored (optimizer state)"]
+        lines = [
+            f"{conversion.source}: {conversion.family} checkpoint; "
+            f"{len(conversion.mapped)} tensors renamed into the model zoo's names, "
+            f"{len(conversion.dropped)} dropped (BatchNorm num_batches_tracked), "
+            f"{len(conversion.ignored)} ignored (optimizer state)"
+        ]
     how = "inferred from the tensor shapes" if result.arch_inferred else "as given"
-    lines.append(f"arch {result.arch} ({how}), {result.num_classes} classes "
-                 f"(names: {result.class_names_from}), image size {result.image_size}")
+    lines.append(
+        f"arch {result.arch} ({how}), {result.num_classes} classes "
+        f"(names: {result.class_names_from}), image size {result.image_size}"
+    )
     lines.append(f"wrote {result.destination}")
     if show_names:
         lines += [f"  {origin} -> {zoo}" for origin, zoo in conversion.mapped]

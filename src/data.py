@@ -16,6 +16,7 @@ augmentation, and always for validation, the images go through the package's one
 transform (:class:`~.transforms.EvalTransform`, Pillow), the very function ``predict`` uses,
 so the val accuracy of a run is measured on the pixels ``predict`` produces.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -71,24 +72,37 @@ def scan_class_folders(root: Path) -> Tuple[Tuple[str, ...], Tuple[Sample, ...]]
     """
     if not root.is_dir():
         raise DatasetError(str(root), "not a folder")
-    classes = tuple(sorted(entry.name for entry in root.iterdir()
-                           if entry.is_dir() and not entry.name.startswith(".")))
+    classes = tuple(
+        sorted(
+            entry.name
+            for entry in root.iterdir()
+            if entry.is_dir() and not entry.name.startswith(".")
+        )
+    )
     if not classes:
-        raise DatasetError(str(root), "no class folders: expected one sub-folder of images "
-                                      "per class")
+        raise DatasetError(
+            str(root), "no class folders: expected one sub-folder of images per class"
+        )
     if len(classes) == 1:
-        raise DatasetError(str(root), f"only one class ({classes[0]!r}): classification "
-                                      "needs at least two class folders")
+        raise DatasetError(
+            str(root),
+            f"only one class ({classes[0]!r}): classification needs at least two class folders",
+        )
     samples: List[Sample] = []
     for index, name in enumerate(classes):
         folder = root / name
-        images = sorted(path for path in folder.rglob("*")
-                        if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file()
-                        and not any(part.startswith(".")
-                                    for part in path.relative_to(folder).parts))
+        images = sorted(
+            path
+            for path in folder.rglob("*")
+            if path.suffix.lower() in IMAGE_SUFFIXES
+            and path.is_file()
+            and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+        )
         if not images:
-            raise DatasetError(str(root / name), "class folder holds no images "
-                                                 f"({', '.join(sorted(IMAGE_SUFFIXES))})")
+            raise DatasetError(
+                str(root / name),
+                f"class folder holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})",
+            )
         for path in images:
             _check_image(path)
             samples.append((path, index))
@@ -124,13 +138,17 @@ def read_image_folder(data_dir: Path, val_split: float = 0.1, seed: int = 0) -> 
         if val_classes != classes:
             only_train = sorted(set(classes) - set(val_classes))
             only_val = sorted(set(val_classes) - set(classes))
-            raise DatasetError(str(data_dir), "train and val have different classes "
-                                              f"(only in train: {only_train}, "
-                                              f"only in val: {only_val})")
+            raise DatasetError(
+                str(data_dir),
+                "train and val have different classes "
+                f"(only in train: {only_train}, "
+                f"only in val: {only_val})",
+            )
         return ImageFolderData(classes, train, val, split=None)
     if not 0.0 < val_split < 1.0:
-        raise DatasetError(str(data_dir), f"no val/ folder, and val split {val_split} is not "
-                                          "a fraction in (0, 1)")
+        raise DatasetError(
+            str(data_dir), f"no val/ folder, and val split {val_split} is not a fraction in (0, 1)"
+        )
     root = train_dir if train_dir.is_dir() else data_dir
     classes, samples = scan_class_folders(root)
     train, val = _split(samples, classes, root, val_split, seed)
@@ -145,8 +163,9 @@ def read_image_folder(data_dir: Path, val_split: float = 0.1, seed: int = 0) -> 
     return ImageFolderData(classes, train, val, split=record)
 
 
-def _split(samples: Sequence[Sample], classes: Sequence[str], root: Path, fraction: float,
-           seed: int) -> Tuple[Tuple[Sample, ...], Tuple[Sample, ...]]:
+def _split(
+    samples: Sequence[Sample], classes: Sequence[str], root: Path, fraction: float, seed: int
+) -> Tuple[Tuple[Sample, ...], Tuple[Sample, ...]]:
     """Hold out ``round(fraction * n)`` (at least one) images of each class, chosen by seed."""
     rng = np.random.default_rng(seed)
     train: List[Sample] = []
@@ -154,8 +173,9 @@ def _split(samples: Sequence[Sample], classes: Sequence[str], root: Path, fracti
     for index, name in enumerate(classes):
         members = [sample for sample in samples if sample[1] == index]
         if len(members) < 2:
-            raise DatasetError(str(root / name), "a class needs at least two images to be "
-                                                 "split into train and val")
+            raise DatasetError(
+                str(root / name), "a class needs at least two images to be split into train and val"
+            )
         held = max(1, int(round(fraction * len(members))))
         chosen = set(rng.permutation(len(members))[:held].tolist())
         for position, sample in enumerate(members):
@@ -168,11 +188,13 @@ def train_transforms(preprocessing: Preprocessing, image_size: Optional[int]) ->
     crop = preprocessing.at_size(image_size).crop
     return [
         vision.Decode(),
-        vision.RandomResizedCrop(crop, scale=CROP_SCALE, ratio=CROP_RATIO,
-                                 interpolation=_interpolation(preprocessing)),
+        vision.RandomResizedCrop(
+            crop, scale=CROP_SCALE, ratio=CROP_RATIO, interpolation=_interpolation(preprocessing)
+        ),
         vision.RandomHorizontalFlip(prob=0.5),
-        vision.RandomColorAdjust(brightness=COLOR_JITTER, contrast=COLOR_JITTER,
-                                 saturation=COLOR_JITTER),
+        vision.RandomColorAdjust(
+            brightness=COLOR_JITTER, contrast=COLOR_JITTER, saturation=COLOR_JITTER
+        ),
         vision.Normalize(mean=list(preprocessing.mean), std=list(preprocessing.std)),
         vision.HWC2CHW(),
     ]
@@ -188,8 +210,10 @@ def _interpolation(preprocessing: Preprocessing) -> vision.Inter:
     try:
         return _INTERPOLATION[preprocessing.interpolation.lower()]
     except KeyError:
-        raise ValueError(f"interpolation {preprocessing.interpolation!r} is not one of "
-                         f"{', '.join(_INTERPOLATION)}") from None
+        raise ValueError(
+            f"interpolation {preprocessing.interpolation!r} is not one of "
+            f"{', '.join(_INTERPOLATION)}"
+        ) from None
 
 
 Pipeline = Union[List[object], EvalTransform]
@@ -214,9 +238,13 @@ class _TransformedImages:
 
 def _dataset(samples: Sequence[Sample], pipeline: Pipeline, workers: int) -> ds.Dataset:
     if isinstance(pipeline, EvalTransform):
-        return ds.GeneratorDataset(_TransformedImages(samples, pipeline), ["image", "label"],
-                                   shuffle=False, num_parallel_workers=workers,
-                                   python_multiprocessing=False)
+        return ds.GeneratorDataset(
+            _TransformedImages(samples, pipeline),
+            ["image", "label"],
+            shuffle=False,
+            num_parallel_workers=workers,
+            python_multiprocessing=False,
+        )
     dataset = ds.GeneratorDataset(_EncodedImages(samples), ["image", "label"], shuffle=False)
     return dataset.map(pipeline, input_columns="image", num_parallel_workers=workers)
 
@@ -235,8 +263,9 @@ class _EncodedImages:
         return len(self._samples)
 
 
-def epoch_order(num_samples: int, epoch: int, seed: int, batch_size: int,
-                num_shards: int = 1, shard_id: int = 0) -> np.ndarray:
+def epoch_order(
+    num_samples: int, epoch: int, seed: int, batch_size: int, num_shards: int = 1, shard_id: int = 0
+) -> np.ndarray:
     """The sample indices one shard trains on in ``epoch``: a seeded shuffle of the whole
     set, cut to whole global batches, then every ``num_shards``-th index from ``shard_id``.
 
@@ -248,7 +277,7 @@ def epoch_order(num_samples: int, epoch: int, seed: int, batch_size: int,
         raise ValueError(f"shard_id must be in 0..{num_shards - 1}, got {shard_id}")
     order = np.random.default_rng([seed, epoch]).permutation(num_samples)
     global_batch = batch_size * num_shards
-    order = order[:len(order) // global_batch * global_batch]
+    order = order[: len(order) // global_batch * global_batch]
     return order[shard_id::num_shards]
 
 
@@ -257,9 +286,18 @@ def steps_per_epoch(num_samples: int, batch_size: int, num_shards: int = 1) -> i
     return num_samples // (batch_size * num_shards)
 
 
-def train_dataset(samples: Sequence[Sample], pipeline: Pipeline, batch_size: int, *,
-                  epoch: int, seed: int, num_shards: int = 1, shard_id: int = 0,
-                  skip_batches: int = 0, workers: int = 2) -> ds.Dataset:
+def train_dataset(
+    samples: Sequence[Sample],
+    pipeline: Pipeline,
+    batch_size: int,
+    *,
+    epoch: int,
+    seed: int,
+    num_shards: int = 1,
+    shard_id: int = 0,
+    skip_batches: int = 0,
+    workers: int = 2,
+) -> ds.Dataset:
     """One epoch of shuffled, augmented train batches for one shard.
 
     Args:
@@ -273,14 +311,15 @@ def train_dataset(samples: Sequence[Sample], pipeline: Pipeline, batch_size: int
         workers: parallel workers for decoding and augmentation.
     """
     order = epoch_order(len(samples), epoch, seed, batch_size, num_shards, shard_id)
-    order = order[skip_batches * batch_size:]
-    ds.config.set_seed(int(seed * 100_003 + epoch * 101 + shard_id) % (2 ** 31))
+    order = order[skip_batches * batch_size :]
+    ds.config.set_seed(int(seed * 100_003 + epoch * 101 + shard_id) % (2**31))
     chosen = [samples[int(index)] for index in order]
     return _dataset(chosen, pipeline, workers).batch(batch_size, drop_remainder=True)
 
 
-def eval_dataset(samples: Sequence[Sample], transform: EvalTransform, batch_size: int, *,
-                 workers: int = 2) -> ds.Dataset:
+def eval_dataset(
+    samples: Sequence[Sample], transform: EvalTransform, batch_size: int, *, workers: int = 2
+) -> ds.Dataset:
     """Eval batches in file order, through ``predict``'s transform: not shuffled, and the
     last partial batch kept."""
     return _dataset(samples, transform, workers).batch(batch_size, drop_remainder=False)

@@ -13,6 +13,7 @@
 Nothing is mocked and nothing is downloaded from outside the machine. The exit status is 1
 when the held-out accuracy is below :data:`REQUIRED_ACCURACY`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,9 +43,23 @@ TEST_FRACTION = 0.2
 SPLIT_SEED = 0
 IMAGE_SIZE = 32
 ARCH = "ghostnet"
-FINETUNE_OPTIONS = ["--arch", ARCH, "--image-size", str(IMAGE_SIZE), "--epochs", "6",
-                    "--batch-size", "32", "--lr", "0.05", "--warmup-epochs", "0.5",
-                    "--val-split", "0.1", "--no-augment"]
+FINETUNE_OPTIONS = [
+    "--arch",
+    ARCH,
+    "--image-size",
+    str(IMAGE_SIZE),
+    "--epochs",
+    "6",
+    "--batch-size",
+    "32",
+    "--lr",
+    "0.05",
+    "--warmup-epochs",
+    "0.5",
+    "--val-split",
+    "0.1",
+    "--no-augment",
+]
 """No augmentation: flips and 8%-area crops turn an 8x8 digit into another digit or noise."""
 UID = "demo/1.0/ghostnet_digits"
 
@@ -62,7 +77,7 @@ def write_digits(root: Path) -> Tuple[Path, List[Tuple[Path, int]]]:
     test: List[Tuple[Path, int]] = []
     for label in range(10):
         members = np.flatnonzero(digits.target == label)
-        held = set(rng.permutation(members)[:int(round(TEST_FRACTION * len(members)))].tolist())
+        held = set(rng.permutation(members)[: int(round(TEST_FRACTION * len(members)))].tolist())
         for index in members:
             part = "test" if index in held else "train"
             path = root / part / str(label) / f"digit_{index:04d}.png"
@@ -71,8 +86,9 @@ def write_digits(root: Path) -> Tuple[Path, List[Tuple[Path, int]]]:
             split[part].append(str(path.relative_to(root)))
             if part == "test":
                 test.append((path, label))
-    (root / "split.json").write_text(json.dumps({"seed": SPLIT_SEED,
-                                                 "test_fraction": TEST_FRACTION, **split}))
+    (root / "split.json").write_text(
+        json.dumps({"seed": SPLIT_SEED, "test_fraction": TEST_FRACTION, **split})
+    )
     return root / "train", test
 
 
@@ -93,8 +109,21 @@ def predict(uid: str, folder: Path) -> Dict[str, str]:
     """``ghostnet predict --model UID --json FOLDER``: the top-1 label of every image, by path."""
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        status = ghostnet(["predict", "--model", uid, "--backend", "mindspore", "--topk", "1",
-                           "--batch-size", "64", "--json", str(folder)])
+        status = ghostnet(
+            [
+                "predict",
+                "--model",
+                uid,
+                "--backend",
+                "mindspore",
+                "--topk",
+                "1",
+                "--batch-size",
+                "64",
+                "--json",
+                str(folder),
+            ]
+        )
     if status != 0:
         raise SystemExit(f"ghostnet predict failed with status {status}")
     answers = [json.loads(line) for line in printed.getvalue().splitlines() if line.strip()]
@@ -118,8 +147,12 @@ def run(workdir: Path) -> int:
 
     print(f"[2/7] ghostnet finetune ({' '.join(FINETUNE_OPTIONS)})", flush=True)
     run_dir = workdir / "run"
-    if ghostnet(["finetune", "--data", str(train_dir), "--output", str(run_dir),
-                 *FINETUNE_OPTIONS]) != 0:
+    if (
+        ghostnet(
+            ["finetune", "--data", str(train_dir), "--output", str(run_dir), *FINETUNE_OPTIONS]
+        )
+        != 0
+    ):
         return 1
     tick = lap("fine-tune", tick)
 
@@ -129,10 +162,28 @@ def run(workdir: Path) -> int:
     try:
         print(f"[3/7] ghostnet publish to {index}", flush=True)
         user, version, card = UID.split("/")
-        if ghostnet(["publish", str(run_dir / BEST_CHECKPOINT), "--index", str(index),
-                     "--user", user, "--version", version, "--name", ARCH,
-                     "--dataset", card.split("_", 1)[1], "--local-dataset",
-                     "--asset-base-url", f"{base_url}/assets"]) != 0:
+        if (
+            ghostnet(
+                [
+                    "publish",
+                    str(run_dir / BEST_CHECKPOINT),
+                    "--index",
+                    str(index),
+                    "--user",
+                    user,
+                    "--version",
+                    version,
+                    "--name",
+                    ARCH,
+                    "--dataset",
+                    card.split("_", 1)[1],
+                    "--local-dataset",
+                    "--asset-base-url",
+                    f"{base_url}/assets",
+                ]
+            )
+            != 0
+        ):
             return 1
         tick = lap("publish", tick)
 
@@ -143,12 +194,15 @@ def run(workdir: Path) -> int:
         print(f"[5/7] hub.load({UID!r}): download, verify sha256, restore", flush=True)
         fetched = hub.fetch(UID, quiet=True)
         net = hub.load(UID, quiet=True)
-        print(f"      {fetched.checkpoint} (sha256 {fetched.sha256[:16]}...), "
-              f"{net.num_classes} classes")
+        print(
+            f"      {fetched.checkpoint} (sha256 {fetched.sha256[:16]}...), "
+            f"{net.num_classes} classes"
+        )
         tick = lap("load by uid over HTTP", tick)
 
-        print(f"[6/7] ghostnet predict --model {UID} on {len(test)} held-out test images",
-              flush=True)
+        print(
+            f"[6/7] ghostnet predict --model {UID} on {len(test)} held-out test images", flush=True
+        )
         labels = predict(UID, test_dir)
         tick = lap("predict", tick)
     finally:
@@ -160,14 +214,17 @@ def run(workdir: Path) -> int:
     accuracy = float(np.mean([guess == true for guess, true in zip(predicted, truth)]))
 
     print("[7/7] results")
-    for (path, _), guess, true in list(zip(test, predicted, truth))[::len(test) // 8][:8]:
-        print(f"      {path.name}: predicted {guess}, true {true}"
-              f"{'' if guess == true else '  <- wrong'}")
+    for (path, _), guess, true in list(zip(test, predicted, truth))[:: len(test) // 8][:8]:
+        print(
+            f"      {path.name}: predicted {guess}, true {true}"
+            f"{'' if guess == true else '  <- wrong'}"
+        )
     for name, seconds in timings:
         print(f"      {name:<22} {seconds:7.1f} s")
     print(f"      {'total':<22} {time.perf_counter() - started:7.1f} s")
-    print(f"held-out accuracy: {accuracy:.4f} on {len(test)} images "
-          f"(required >= {REQUIRED_ACCURACY})")
+    print(
+        f"held-out accuracy: {accuracy:.4f} on {len(test)} images (required >= {REQUIRED_ACCURACY})"
+    )
     return 0 if accuracy >= REQUIRED_ACCURACY else 1
 
 
@@ -179,11 +236,18 @@ REWRITTEN = ("run", "index", "cache")
 
 def main() -> int:
     """Parse ``--workdir`` (default: ``demo-output``) and run the demo in it."""
-    parser = argparse.ArgumentParser(prog="python -m src.demo", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR,
-                        help="where data, run, index and cache go; its run/, index/ and "
-                             "cache/ are rewritten (default: %(default)s)")
+    parser = argparse.ArgumentParser(
+        prog="python -m src.demo",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=DEFAULT_WORKDIR,
+        help="where data, run, index and cache go; its run/, index/ and "
+        "cache/ are rewritten (default: %(default)s)",
+    )
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     for name in REWRITTEN:

@@ -28,6 +28,7 @@ What :func:`download` guarantees, and why (the MindSpore Hub client does none of
 Deciding whether to download at all (cache hits, offline mode) is the caller's job: see
 :mod:`.cache`, which never calls this function when offline.
 """
+
 from __future__ import annotations
 
 import functools
@@ -49,8 +50,13 @@ from urllib.parse import unquote, urlsplit
 from tqdm import tqdm
 
 from .atomic import temp_name
-from .errors import (DownloadError, DownloadTooLargeError, HostNotFoundError, HTTPStatusError,
-                     IntegrityError)
+from .errors import (
+    DownloadError,
+    DownloadTooLargeError,
+    HostNotFoundError,
+    HTTPStatusError,
+    IntegrityError,
+)
 from .progress import progress_bar
 from .settings import get_settings
 
@@ -84,15 +90,20 @@ class DownloadResult:
     """Whether a ``Range`` request continued a partial body."""
 
 
-def download(url: str, dest: Path, *, expected_sha256: Optional[str],
-             max_bytes: Optional[int] = None,
-             connect_timeout: Optional[float] = None,
-             read_timeout: Optional[float] = None,
-             max_retries: Optional[int] = None,
-             min_speed: Optional[int] = None,
-             backoff_s: float = DEFAULT_BACKOFF_S,
-             progress: bool = True,
-             quiet: bool = False) -> DownloadResult:
+def download(
+    url: str,
+    dest: Path,
+    *,
+    expected_sha256: Optional[str],
+    max_bytes: Optional[int] = None,
+    connect_timeout: Optional[float] = None,
+    read_timeout: Optional[float] = None,
+    max_retries: Optional[int] = None,
+    min_speed: Optional[int] = None,
+    backoff_s: float = DEFAULT_BACKOFF_S,
+    progress: bool = True,
+    quiet: bool = False,
+) -> DownloadResult:
     """Download ``url`` to ``dest``, keeping it only if its sha256 matches ``expected_sha256``.
 
     Arguments left ``None`` take their value from :func:`.settings.get_settings`.
@@ -126,29 +137,46 @@ def download(url: str, dest: Path, *, expected_sha256: Optional[str],
     scheme = urlsplit(url).scheme.lower()
     if scheme not in SCHEMES:
         raise DownloadError(url, f"unsupported scheme {scheme!r}; use one of {', '.join(SCHEMES)}")
-    if max_bytes is None or connect_timeout is None or read_timeout is None \
-            or max_retries is None or min_speed is None:
+    if (
+        max_bytes is None
+        or connect_timeout is None
+        or read_timeout is None
+        or max_retries is None
+        or min_speed is None
+    ):
         settings = get_settings()
         min_speed = settings.min_download_speed if min_speed is None else min_speed
         max_bytes = settings.max_download_bytes if max_bytes is None else max_bytes
         connect_timeout = settings.connect_timeout if connect_timeout is None else connect_timeout
         read_timeout = settings.read_timeout if read_timeout is None else read_timeout
         max_retries = settings.max_retries if max_retries is None else max_retries
-    if min(max_bytes, connect_timeout, read_timeout, min_speed) <= 0 or max_retries < 0 \
-            or backoff_s < 0:
-        raise ValueError("max_bytes, min_speed and the timeouts must be positive; max_retries "
-                         "and backoff_s must not be negative")
+    if (
+        min(max_bytes, connect_timeout, read_timeout, min_speed) <= 0
+        or max_retries < 0
+        or backoff_s < 0
+    ):
+        raise ValueError(
+            "max_bytes, min_speed and the timeouts must be positive; max_retries "
+            "and backoff_s must not be negative"
+        )
 
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     temp = dest.with_name(temp_name(dest.name, ".incomplete"))
-    fetch = _Fetch(url, _build_opener(read_timeout), max_bytes=max_bytes,
-                   connect_timeout=connect_timeout, grace_s=read_timeout, min_speed=min_speed)
+    fetch = _Fetch(
+        url,
+        _build_opener(read_timeout),
+        max_bytes=max_bytes,
+        connect_timeout=connect_timeout,
+        grace_s=read_timeout,
+        min_speed=min_speed,
+    )
     try:
         with open(temp, "xb") as stream, _progress_bar(url, progress and not quiet) as bar:
             partial = _Partial(stream, bar)
-            attempts = fetch.with_retries(partial, max_retries=max_retries, backoff_s=backoff_s,
-                                          quiet=quiet)
+            attempts = fetch.with_retries(
+                partial, max_retries=max_retries, backoff_s=backoff_s, quiet=quiet
+            )
             stream.flush()
             os.fsync(stream.fileno())
         actual = partial.hasher.hexdigest()
@@ -156,8 +184,9 @@ def download(url: str, dest: Path, *, expected_sha256: Optional[str],
             raise IntegrityError(url, expected, actual)
         os.replace(temp, dest)
         _fsync_folder(dest.parent)
-        return DownloadResult(path=dest, sha256=actual, size=partial.size, attempts=attempts,
-                              resumed=partial.resumed)
+        return DownloadResult(
+            path=dest, sha256=actual, size=partial.size, attempts=attempts, resumed=partial.resumed
+        )
     finally:
         temp.unlink(missing_ok=True)
 
@@ -170,8 +199,10 @@ def normalize_sha256(value: str) -> str:
     """
     digest = value.strip().lower()
     if not (MIN_PREFIX_HEX_DIGITS <= len(digest) <= FULL_HEX_DIGITS and _HEX.fullmatch(digest)):
-        raise ValueError(f"expected sha256 must be {MIN_PREFIX_HEX_DIGITS} to "
-                         f"{FULL_HEX_DIGITS} hex digits, got {value!r}")
+        raise ValueError(
+            f"expected sha256 must be {MIN_PREFIX_HEX_DIGITS} to "
+            f"{FULL_HEX_DIGITS} hex digits, got {value!r}"
+        )
     return digest
 
 
@@ -241,8 +272,16 @@ class _Partial:
 class _Fetch:
     """The requests of one download: one attempt, and the retry loop around it."""
 
-    def __init__(self, url: str, opener: urllib.request.OpenerDirector, *, max_bytes: int,
-                 connect_timeout: float, grace_s: float, min_speed: int) -> None:
+    def __init__(
+        self,
+        url: str,
+        opener: urllib.request.OpenerDirector,
+        *,
+        max_bytes: int,
+        connect_timeout: float,
+        grace_s: float,
+        min_speed: int,
+    ) -> None:
         self.url = url
         self.opener = opener
         self.max_bytes = max_bytes
@@ -250,8 +289,9 @@ class _Fetch:
         self.grace_s = grace_s
         self.min_speed = min_speed
 
-    def with_retries(self, partial: _Partial, *, max_retries: int, backoff_s: float,
-                     quiet: bool) -> int:
+    def with_retries(
+        self, partial: _Partial, *, max_retries: int, backoff_s: float, quiet: bool
+    ) -> int:
         """Run attempts until one completes the body; return how many were made."""
         attempts = 1
         while True:
@@ -262,9 +302,15 @@ class _Fetch:
                 if attempts > max_retries:
                     raise failure.final_error(self.url, attempts) from failure.__cause__
                 delay = backoff_s * 2 ** (attempts - 1)
-                _log.log(logging.DEBUG if quiet else logging.WARNING,
-                         "%s: %s; retry %d of %d in %.1f s", self.url, failure.reason,
-                         attempts, max_retries, delay)
+                _log.log(
+                    logging.DEBUG if quiet else logging.WARNING,
+                    "%s: %s; retry %d of %d in %.1f s",
+                    self.url,
+                    failure.reason,
+                    attempts,
+                    max_retries,
+                    delay,
+                )
                 time.sleep(delay)
                 attempts += 1
 
@@ -297,8 +343,9 @@ class _Fetch:
                 if not chunk:
                     break
                 if partial.size + len(chunk) > self.max_bytes:
-                    raise DownloadTooLargeError(self.url, partial.size + len(chunk),
-                                                self.max_bytes, announced=False)
+                    raise DownloadTooLargeError(
+                        self.url, partial.size + len(chunk), self.max_bytes, announced=False
+                    )
                 partial.append(chunk)
                 self._check_speed(partial.size - offset, time.monotonic() - started)
         if total is not None and partial.size != total:
@@ -311,20 +358,24 @@ class _Fetch:
             _Transient: the attempt is too slow.
         """
         if received < self.min_speed * (elapsed - self.grace_s):
-            raise _Transient(f"too slow: {received} bytes in {elapsed:.1f} s, under the floor "
-                             f"of {self.min_speed} bytes/s after {self.grace_s:g} s "
-                             "(MSHUB_MIN_DOWNLOAD_SPEED)")
+            raise _Transient(
+                f"too slow: {received} bytes in {elapsed:.1f} s, under the floor "
+                f"of {self.min_speed} bytes/s after {self.grace_s:g} s "
+                "(MSHUB_MIN_DOWNLOAD_SPEED)"
+            )
 
-    def _open(self, request: urllib.request.Request, offset: int,
-              partial: _Partial) -> http.client.HTTPResponse:
+    def _open(
+        self, request: urllib.request.Request, offset: int, partial: _Partial
+    ) -> http.client.HTTPResponse:
         try:
             return self.opener.open(request, timeout=self.connect_timeout)
         except urllib.error.HTTPError as error:
             error.close()
             if error.code == 416 and offset:
                 partial.resumable = False
-                raise _Transient(f"HTTP 416 for a resume at byte {offset}; starting over",
-                                 status=416) from error
+                raise _Transient(
+                    f"HTTP 416 for a resume at byte {offset}; starting over", status=416
+                ) from error
             if error.code >= 500 or error.code in _RETRIED_STATUSES:
                 raise _Transient(f"HTTP {error.code}", status=error.code) from error
             raise HTTPStatusError(self.url, error.code, str(error.reason)) from error
@@ -332,13 +383,15 @@ class _Fetch:
             cause = error.reason if isinstance(error, urllib.error.URLError) else error
             if isinstance(cause, socket.gaierror):  # no network: one clear message, at once
                 raise HostNotFoundError(self.url, urlsplit(self.url).hostname or "") from error
-            if urlsplit(self.url).scheme.lower() == "file" \
-                    or isinstance(cause, ssl.SSLCertVerificationError):
+            if urlsplit(self.url).scheme.lower() == "file" or isinstance(
+                cause, ssl.SSLCertVerificationError
+            ):
                 raise DownloadError(self.url, _describe(error)) from error  # retry cannot help
             raise _Transient(_describe(error)) from error
 
-    def _total_size(self, response: http.client.HTTPResponse, offset: int,
-                    partial: _Partial) -> Optional[int]:
+    def _total_size(
+        self, response: http.client.HTTPResponse, offset: int, partial: _Partial
+    ) -> Optional[int]:
         """The full file's size if the server said it, after checking how it answered a resume.
 
         Also records whether later attempts may resume, and resets ``partial`` when the server
@@ -355,9 +408,11 @@ class _Fetch:
         match = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", "").strip())
         if not match or int(match.group(1)) != offset:
             partial.resumable = False
-            raise _Transient(f"HTTP 206 with Content-Range "
-                             f"{response.headers.get('Content-Range')!r} for a resume at "
-                             f"byte {offset}; starting over")
+            raise _Transient(
+                f"HTTP 206 with Content-Range "
+                f"{response.headers.get('Content-Range')!r} for a resume at "
+                f"byte {offset}; starting over"
+            )
         partial.resumable = True
         partial.resumed = partial.resumed or offset > 0
         if match.group(3) != "*":
@@ -385,8 +440,15 @@ def _describe(error: BaseException) -> str:
 def _progress_bar(url: str, enabled: bool) -> tqdm:
     """A byte progress bar on stderr, disabled unless wanted and stderr is a terminal."""
     name = unquote(urlsplit(url).path.rsplit("/", 1)[-1]) or url
-    return progress_bar(total=None, desc=name, unit="B", unit_scale=True, unit_divisor=1024,
-                        leave=False, enabled=enabled)
+    return progress_bar(
+        total=None,
+        desc=name,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        leave=False,
+        enabled=enabled,
+    )
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -429,8 +491,9 @@ class _HTTPHandler(urllib.request.HTTPHandler):
         self._read_timeout = read_timeout
 
     def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(functools.partial(_HTTPConnection, read_timeout=self._read_timeout),
-                            req)
+        return self.do_open(
+            functools.partial(_HTTPConnection, read_timeout=self._read_timeout), req
+        )
 
 
 class _HTTPSHandler(urllib.request.HTTPSHandler):
@@ -445,24 +508,35 @@ class _HTTPSHandler(urllib.request.HTTPSHandler):
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
         if self._verified_context is None:
             self._verified_context = ssl.create_default_context()
-        return self.do_open(functools.partial(_HTTPSConnection, read_timeout=self._read_timeout),
-                            req, context=self._verified_context)
+        return self.do_open(
+            functools.partial(_HTTPSConnection, read_timeout=self._read_timeout),
+            req,
+            context=self._verified_context,
+        )
 
 
 class _NoDowngradeRedirectHandler(urllib.request.HTTPRedirectHandler):
     """Follows redirects to http(s) only, and never from https down to http."""
 
-    def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int,
-                         msg: str, headers: http.client.HTTPMessage,
-                         newurl: str) -> Optional[urllib.request.Request]:
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: http.client.HTTPMessage,
+        newurl: str,
+    ) -> Optional[urllib.request.Request]:
         old = urlsplit(req.full_url).scheme.lower()
         new = urlsplit(newurl).scheme.lower()
         if new not in ("http", "https") or (old == "https" and new == "http"):
-            raise urllib.error.HTTPError(newurl, code, f"refused redirect from {old} to {newurl}",
-                                         headers, fp)
+            raise urllib.error.HTTPError(
+                newurl, code, f"refused redirect from {old} to {newurl}", headers, fp
+            )
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
 def _build_opener(read_timeout: float) -> urllib.request.OpenerDirector:
-    return urllib.request.build_opener(_HTTPHandler(read_timeout), _HTTPSHandler(read_timeout),
-                                       _NoDowngradeRedirectHandler())
+    return urllib.request.build_opener(
+        _HTTPHandler(read_timeout), _HTTPSHandler(read_timeout), _NoDowngradeRedirectHandler()
+    )

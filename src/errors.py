@@ -5,6 +5,7 @@ can catch the package's failures without catching programming errors. Several al
 from the builtin a caller would naturally expect (``ValueError`` for a bad name, ``OSError``
 for a failed download) so that generic handlers keep working.
 """
+
 from __future__ import annotations
 
 from typing import Iterable, Sequence, Tuple
@@ -20,8 +21,7 @@ class UnknownModelError(GhostnetHubError, ValueError):
     def __init__(self, name: str, available: Iterable[str]) -> None:
         self.name = name
         self.available = tuple(available)
-        super().__init__(
-            f"unknown model {name!r}; available: {', '.join(self.available)}")
+        super().__init__(f"unknown model {name!r}; available: {', '.join(self.available)}")
 
 
 class CardError(GhostnetHubError, ValueError):
@@ -54,18 +54,22 @@ class MissingParametersError(CheckpointError):
         more = f" and {len(self.names) - 10} more" if len(self.names) > 10 else ""
         super().__init__(
             f"{source}: {len(self.names)} network parameter(s) missing from the checkpoint: "
-            f"{shown}{more}")
+            f"{shown}{more}"
+        )
 
 
 class ShapeMismatchError(CheckpointError):
     """Checkpoint parameters whose shape differs from the network's."""
 
-    def __init__(self, source: str,
-                 mismatches: Sequence[Tuple[str, Tuple[int, ...], Tuple[int, ...]]]) -> None:
+    def __init__(
+        self, source: str, mismatches: Sequence[Tuple[str, Tuple[int, ...], Tuple[int, ...]]]
+    ) -> None:
         self.source = source
         self.mismatches = tuple(mismatches)
-        shown = "; ".join(f"{name}: checkpoint {tuple(ckpt)} vs network {tuple(net)}"
-                          for name, ckpt, net in self.mismatches[:10])
+        shown = "; ".join(
+            f"{name}: checkpoint {tuple(ckpt)} vs network {tuple(net)}"
+            for name, ckpt, net in self.mismatches[:10]
+        )
         super().__init__(f"{source}: {len(self.mismatches)} shape mismatch(es): {shown}")
 
 
@@ -88,8 +92,10 @@ class UnmappedTensorsError(CheckpointError):
         self.names = tuple(names)
         shown = ", ".join(self.names[:10])
         more = f" and {len(self.names) - 10} more" if len(self.names) > 10 else ""
-        super().__init__(f"{source}: {len(self.names)} tensor(s) match no {family} name of "
-                         f"GhostNet: {shown}{more}")
+        super().__init__(
+            f"{source}: {len(self.names)} tensor(s) match no {family} name of "
+            f"GhostNet: {shown}{more}"
+        )
 
 
 class ForeignTensorsMissingError(CheckpointError):
@@ -101,8 +107,10 @@ class ForeignTensorsMissingError(CheckpointError):
         self.names = tuple(names)
         shown = ", ".join(self.names[:10])
         more = f" and {len(self.names) - 10} more" if len(self.names) > 10 else ""
-        super().__init__(f"{source}: {family} checkpoint lacks {len(self.names)} tensor(s) of "
-                         f"modules it partly holds: {shown}{more}")
+        super().__init__(
+            f"{source}: {family} checkpoint lacks {len(self.names)} tensor(s) of "
+            f"modules it partly holds: {shown}{more}"
+        )
 
 
 class DownloadError(GhostnetHubError, OSError):
@@ -118,10 +126,12 @@ class DownloadError(GhostnetHubError, OSError):
         super().__init__(f"{url}: {reason}")
 
 
-WITHOUT_NETWORK = ("to work without the network, name a local checkpoint (--model "
-                   "run/best.ckpt), a card file (--model card.md) or a project index "
-                   "(MSHUB_INDEX=folder), or use what is cached (MSHUB_OFFLINE=1, "
-                   "list --offline)")
+WITHOUT_NETWORK = (
+    "to work without the network, name a local checkpoint (--model "
+    "run/best.ckpt), a card file (--model card.md) or a project index "
+    "(MSHUB_INDEX=folder), or use what is cached (MSHUB_OFFLINE=1, "
+    "list --offline)"
+)
 """What a user without network can do instead: said by every error that means "no network"."""
 
 
@@ -131,8 +141,7 @@ class HostNotFoundError(DownloadError):
 
     def __init__(self, url: str, host: str) -> None:
         self.host = host
-        super().__init__(url, f"cannot resolve the host {host!r} (no network?); "
-                              f"{WITHOUT_NETWORK}")
+        super().__init__(url, f"cannot resolve the host {host!r} (no network?); {WITHOUT_NETWORK}")
 
 
 class HTTPStatusError(DownloadError):
@@ -169,10 +178,12 @@ class OfflineError(GhostnetHubError, OSError):
     def __init__(self, asset: str, path: str, reason: str = "not in the cache") -> None:
         self.asset = asset
         self.path = path
-        super().__init__(f"offline mode: {asset} is {reason} (looked for {path}); "
-                         "unset MSHUB_OFFLINE to fetch it, or name a local checkpoint "
-                         "(--model run/best.ckpt), a card file or a project index "
-                         "(MSHUB_INDEX=folder)")
+        super().__init__(
+            f"offline mode: {asset} is {reason} (looked for {path}); "
+            "unset MSHUB_OFFLINE to fetch it, or name a local checkpoint "
+            "(--model run/best.ckpt), a card file or a project index "
+            "(MSHUB_INDEX=folder)"
+        )
 
 
 class UnsafeAssetNameError(CardError):
@@ -209,12 +220,14 @@ class MissingListingError(GhostnetHubError, LookupError):
     def __init__(self, index: str, url: str) -> None:
         self.index = index
         self.url = url
-        super().__init__(f"{url}: not found (HTTP 404). The index {index} publishes no list "
-                         "of its cards, so it cannot be listed and short uids "
-                         "('user/model-name') cannot be resolved in it; give a full uid "
-                         "('user/version/card' or 'user/device/version/card'), or point "
-                         "MSHUB_INDEX at an index with an index.json (ghostnet publish "
-                         "writes one)")
+        super().__init__(
+            f"{url}: not found (HTTP 404). The index {index} publishes no list "
+            "of its cards, so it cannot be listed and short uids "
+            "('user/model-name') cannot be resolved in it; give a full uid "
+            "('user/version/card' or 'user/device/version/card'), or point "
+            "MSHUB_INDEX at an index with an index.json (ghostnet publish "
+            "writes one)"
+        )
 
 
 class UntrustedRepoError(GhostnetHubError):

@@ -23,6 +23,7 @@ describes a complete export.
 MindSpore is imported only by the functions that export, so that looking up the cache
 stays free of it.
 """
+
 from __future__ import annotations
 
 import json
@@ -63,8 +64,9 @@ def _umask() -> int:
     return mask
 
 
-def export_network(net: "nn.Cell", path: Path, file_format: str, *, batch_size: int,
-                   image_size: int) -> Path:
+def export_network(
+    net: "nn.Cell", path: Path, file_format: str, *, batch_size: int, image_size: int
+) -> Path:
     """Export ``net`` for ``(batch_size, 3, image_size, image_size)`` float32 input to ``path``.
 
     Raises:
@@ -85,13 +87,19 @@ def export_network(net: "nn.Cell", path: Path, file_format: str, *, batch_size: 
         stem = workdir / "net"
         try:
             if file_format == "onnx":  # the ONNX path of mindspore.export is deprecated
-                mindspore.onnx.export(net, sample, file_name=str(stem),
-                                      input_names=[INPUT_NAME], output_names=[OUTPUT_NAME])
+                mindspore.onnx.export(
+                    net,
+                    sample,
+                    file_name=str(stem),
+                    input_names=[INPUT_NAME],
+                    output_names=[OUTPUT_NAME],
+                )
             else:
                 mindspore.export(net, sample, file_name=str(stem), file_format="MINDIR")
         except (RuntimeError, ValueError, TypeError) as error:
-            raise BackendError(f"{path}: MindSpore could not export the network ({error})") \
-                from error
+            raise BackendError(
+                f"{path}: MindSpore could not export the network ({error})"
+            ) from error
         written = stem.with_suffix(f".{file_format}")
         os.chmod(written, FILE_MODE & ~_umask())  # MindSpore writes MindIR read-only
         os.replace(written, path)
@@ -109,14 +117,16 @@ def export_optimized_onnx(net: "nn.Cell", path: Path, *, batch_size: int, image_
     try:
         import onnxruntime  # pylint: disable=import-outside-toplevel
     except ImportError as error:
-        raise BackendError("the onnxruntime backend needs onnxruntime: "
-                           "pip install 'ghostnet-hub[onnx]'") from error
+        raise BackendError(
+            "the onnxruntime backend needs onnxruntime: pip install 'ghostnet-hub[onnx]'"
+        ) from error
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
     try:
-        raw = export_network(net, workdir / "raw.onnx", "onnx", batch_size=batch_size,
-                             image_size=image_size)
+        raw = export_network(
+            net, workdir / "raw.onnx", "onnx", batch_size=batch_size, image_size=image_size
+        )
         optimized = workdir / "optimized.onnx"
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -125,8 +135,9 @@ def export_optimized_onnx(net: "nn.Cell", path: Path, *, batch_size: int, image_
         try:
             onnxruntime.InferenceSession(str(raw), options, providers=["CPUExecutionProvider"])
         except Exception as error:  # onnxruntime raises its own untyped exceptions
-            raise BackendError(f"{path}: ONNX Runtime could not optimise the export "
-                               f"({error})") from error
+            raise BackendError(
+                f"{path}: ONNX Runtime could not optimise the export ({error})"
+            ) from error
         os.chmod(optimized, FILE_MODE & ~_umask())
         os.replace(optimized, path)
     finally:
@@ -147,8 +158,11 @@ class ExportEntry:
         """The sidecar's weights record when the export is complete and matches, else None."""
         try:
             meta = json.loads(self.sidecar.read_text(encoding="utf-8"))
-            if (meta["version"] != SIDECAR_VERSION or meta["sha256"] != self.spec.sha256
-                    or not self.model.is_file()):
+            if (
+                meta["version"] != SIDECAR_VERSION
+                or meta["sha256"] != self.spec.sha256
+                or not self.model.is_file()
+            ):
                 return None
             return WeightsRecord.from_dict(meta["record"])
         except (OSError, ValueError, KeyError, TypeError):
@@ -156,8 +170,12 @@ class ExportEntry:
 
     def write_sidecar(self, record: WeightsRecord) -> None:
         """Record the weights record of a finished export (atomically)."""
-        meta = {"version": SIDECAR_VERSION, "sha256": self.spec.sha256,
-                "batch_size": self.batch_size, "record": record.to_dict()}
+        meta = {
+            "version": SIDECAR_VERSION,
+            "sha256": self.spec.sha256,
+            "batch_size": self.batch_size,
+            "record": record.to_dict(),
+        }
         write_text(self.sidecar, json.dumps(meta, ensure_ascii=False))
 
 
@@ -166,8 +184,12 @@ def export_entry(spec: ResolvedWeights, batch_size: int, cache_dir: Path) -> Exp
     folder = _export_dir(spec.checkpoint, cache_dir)
     arch = spec.arch if spec.arch_known else "ckpt"  # the variant is read on export
     stem = f"{arch}-{spec.sha256[:SHA_PREFIX_DIGITS]}-b{batch_size}"
-    return ExportEntry(model=folder / f"{stem}.ort.onnx", sidecar=folder / f"{stem}.json",
-                       spec=spec, batch_size=batch_size)
+    return ExportEntry(
+        model=folder / f"{stem}.ort.onnx",
+        sidecar=folder / f"{stem}.json",
+        spec=spec,
+        batch_size=batch_size,
+    )
 
 
 def _export_dir(checkpoint: Path, cache_dir: Path) -> Path:

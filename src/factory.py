@@ -7,6 +7,7 @@ rather than silently ignored. The network it returns carries the record of its w
 ``net.pretrained_cfg`` (class names, preprocessing; see :mod:`.registry`), so a user's own
 training loop or export needs nothing else from this package.
 """
+
 from __future__ import annotations
 
 import logging
@@ -16,8 +17,15 @@ from .checkpoint import ParamDict, adapt_first_conv, classifier_mismatch, restor
 from .errors import ModelSpecError
 from .foreign import load_foreign_params
 from .ghostnet import GhostNet, build_ghostnet
-from .registry import (CLASSIFIER_PARAMS, MODEL_NAMES, VARIANTS, WeightsRecord, base_record,
-                       read_meta, variant_key)
+from .registry import (
+    CLASSIFIER_PARAMS,
+    MODEL_NAMES,
+    VARIANTS,
+    WeightsRecord,
+    base_record,
+    read_meta,
+    variant_key,
+)
 from .weights import Weights, resolve_weights
 
 LOGGER = logging.getLogger(__name__)
@@ -30,10 +38,16 @@ def list_models() -> Dict[str, str]:
     return {name: variant.description for name, variant in VARIANTS.items()}
 
 
-def create_network(name: str, num_classes: Optional[int] = None, *,
-                   pretrained: Weights = False, features_only: bool = False,
-                   out_indices: Sequence[int] = (0, 1, 2, 3, 4), in_channels: int = 3,
-                   drop_rate: float = 0.2) -> GhostNet:
+def create_network(
+    name: str,
+    num_classes: Optional[int] = None,
+    *,
+    pretrained: Weights = False,
+    features_only: bool = False,
+    out_indices: Sequence[int] = (0, 1, 2, 3, 4),
+    in_channels: int = 3,
+    drop_rate: float = 0.2,
+) -> GhostNet:
     """Build the GhostNet variant ``name``, restored from ``pretrained`` when given.
 
     Args:
@@ -63,23 +77,43 @@ def create_network(name: str, num_classes: Optional[int] = None, *,
     """
     key = variant_key(name)
     if pretrained is False:
-        return build_ghostnet(key, num_classes=1000 if num_classes is None else num_classes,
-                              in_channels=in_channels, drop_rate=drop_rate,
-                              features_only=features_only, out_indices=out_indices)
+        return build_ghostnet(
+            key,
+            num_classes=1000 if num_classes is None else num_classes,
+            in_channels=in_channels,
+            drop_rate=drop_rate,
+            features_only=features_only,
+            out_indices=out_indices,
+        )
     weights = resolve_weights(pretrained, key)
     _, params = load_foreign_params(weights.checkpoint)
-    return network_from_params(key, params,
-                               source=str(weights.checkpoint), record=weights.record,
-                               sha256=weights.sha256, num_classes=num_classes,
-                               in_channels=in_channels, drop_rate=drop_rate,
-                               features_only=features_only, out_indices=out_indices)
+    return network_from_params(
+        key,
+        params,
+        source=str(weights.checkpoint),
+        record=weights.record,
+        sha256=weights.sha256,
+        num_classes=num_classes,
+        in_channels=in_channels,
+        drop_rate=drop_rate,
+        features_only=features_only,
+        out_indices=out_indices,
+    )
 
 
-def network_from_params(name: str, params: ParamDict, *, source: str,
-                        record: Optional[WeightsRecord] = None, sha256: Optional[str] = None,
-                        num_classes: Optional[int] = None, in_channels: int = 3,
-                        drop_rate: float = 0.2, features_only: bool = False,
-                        out_indices: Sequence[int] = (0, 1, 2, 3, 4)) -> GhostNet:
+def network_from_params(
+    name: str,
+    params: ParamDict,
+    *,
+    source: str,
+    record: Optional[WeightsRecord] = None,
+    sha256: Optional[str] = None,
+    num_classes: Optional[int] = None,
+    in_channels: int = 3,
+    drop_rate: float = 0.2,
+    features_only: bool = False,
+    out_indices: Sequence[int] = (0, 1, 2, 3, 4),
+) -> GhostNet:
     """The variant ``name`` restored, in eval mode, from a checkpoint already read.
 
     For callers that need other entries of the same checkpoint, so the file is read once.
@@ -102,16 +136,27 @@ def network_from_params(name: str, params: ParamDict, *, source: str,
     trained_classes = record.num_classes if head is None else int(head.shape[0])
     if num_classes is None:
         num_classes = trained_classes
-    net = build_ghostnet(name, num_classes=num_classes, in_channels=in_channels,
-                         drop_rate=drop_rate, features_only=features_only,
-                         out_indices=out_indices, initialize=False)
+    net = build_ghostnet(
+        name,
+        num_classes=num_classes,
+        in_channels=in_channels,
+        drop_rate=drop_rate,
+        features_only=features_only,
+        out_indices=out_indices,
+        initialize=False,
+    )
     params = adapt_first_conv(params, f"{record.first_conv}.weight", in_channels)
     skip: Sequence[str] = ()
     if not features_only and classifier_mismatch(net, params, CLASSIFIER_PARAMS):
         net.reset_classifier(net.num_classes)
         skip = CLASSIFIER_PARAMS
-        LOGGER.info("%s: classifier not restored (%d classes in the checkpoint, %d wanted); "
-                    "it is freshly initialised", source, trained_classes, net.num_classes)
+        LOGGER.info(
+            "%s: classifier not restored (%d classes in the checkpoint, %d wanted); "
+            "it is freshly initialised",
+            source,
+            trained_classes,
+            net.num_classes,
+        )
     restore(net, params, source=source, skip=skip)
     net.set_train(False)
     trained = record.with_checkpoint_meta(meta, num_classes=trained_classes, sha256=sha256)

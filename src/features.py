@@ -28,6 +28,7 @@ image, so the prefix's output is new at every step and a cache would never hit
 path, batch by batch; only the validation images, which always go through the eval
 transform, are cached.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -61,7 +62,8 @@ AUGMENTED_NO_CACHE = (
     "frozen part: outputs not cached for training, because augmentation draws a new crop, "
     "flip and colour jitter of every image at every step, so the frozen part's output is "
     "new each time; it runs on the inference path batch by batch instead (val images, "
-    "which are not augmented, are cached). --no-augment caches them all.")
+    "which are not augmented, are cached). --no-augment caches them all."
+)
 
 Runner = Callable[[np.ndarray], np.ndarray]
 
@@ -162,8 +164,9 @@ def copy_prefix(net: GhostNet, arch: str, boundary: Boundary) -> FrozenPrefix:
     return prefix
 
 
-def prefix_runner(prefix: FrozenPrefix, folder: Path, *, batch_size: int,
-                  image_size: int) -> Tuple[Runner, str]:
+def prefix_runner(
+    prefix: FrozenPrefix, folder: Path, *, batch_size: int, image_size: int
+) -> Tuple[Runner, str]:
     """A function from image batches to prefix outputs, and which engine it runs on.
 
     ONNX Runtime when onnxruntime is installed and its export of the prefix (kept in
@@ -177,15 +180,22 @@ def prefix_runner(prefix: FrozenPrefix, folder: Path, *, batch_size: int,
         if not (model.is_file() and checked.is_file()):
             # pylint: disable=import-outside-toplevel
             from .export import export_optimized_onnx
+
             export_optimized_onnx(prefix, model, batch_size=batch_size, image_size=image_size)
-            probe = np.random.default_rng(0).normal(
-                size=(batch_size, 3, image_size, image_size)).astype(np.float32)
-            difference = export_difference(OrtRunner(model, batch_size)(probe),
-                                           mindspore_runner(probe))
+            probe = (
+                np.random.default_rng(0)
+                .normal(size=(batch_size, 3, image_size, image_size))
+                .astype(np.float32)
+            )
+            difference = export_difference(
+                OrtRunner(model, batch_size)(probe), mindspore_runner(probe)
+            )
             if difference > EXPORT_TOLERANCE:
                 model.unlink()
-                return mindspore_runner, (f"MindSpore (the ONNX export differed by "
-                                          f"{difference:.1e}, over {EXPORT_TOLERANCE:.0e})")
+                return mindspore_runner, (
+                    f"MindSpore (the ONNX export differed by "
+                    f"{difference:.1e}, over {EXPORT_TOLERANCE:.0e})"
+                )
             write_text(checked, json.dumps({"relative_difference": difference}) + "\n")
         return OrtRunner(model, batch_size), "ONNX Runtime"
     except BackendError as error:  # no onnxruntime, or an export it cannot take
@@ -210,8 +220,9 @@ class FeatureCache:
         batch_size: images per runner call.
     """
 
-    def __init__(self, folder: Path, runner: Runner, transform: EvalTransform,
-                 batch_size: int) -> None:
+    def __init__(
+        self, folder: Path, runner: Runner, transform: EvalTransform, batch_size: int
+    ) -> None:
         self.folder = folder
         self.runner = runner
         self.transform = transform
@@ -240,11 +251,13 @@ class FeatureCache:
                     missing[key] = path
         pending = list(missing.items())
         for start in range(0, len(pending), self.batch_size):
-            chunk = pending[start:start + self.batch_size]
+            chunk = pending[start : start + self.batch_size]
             images = np.stack([self.transform(path) for _, path in chunk])
             for (key, _), output in zip(chunk, self.runner(images)):
-                with atomic_path(self.folder / f"{key}.npy") as temporary, \
-                        open(temporary, "wb") as stream:  # a path would get ".npy" appended
+                with (
+                    atomic_path(self.folder / f"{key}.npy") as temporary,
+                    open(temporary, "wb") as stream,
+                ):  # a path would get ".npy" appended
                     np.save(stream, output)
                 self._memory[key] = output
                 self.computed += 1
@@ -253,8 +266,12 @@ class FeatureCache:
 
 def cache_key(digest: str, boundary: Boundary, transform: EvalTransform) -> Dict[str, object]:
     """What a cached output depends on: the frozen weights, the boundary and the transform."""
-    return {"version": CACHE_VERSION, "frozen_weights_sha256": digest,
-            "boundary": asdict(boundary), "preprocessing": asdict(transform.preprocessing)}
+    return {
+        "version": CACHE_VERSION,
+        "frozen_weights_sha256": digest,
+        "boundary": asdict(boundary),
+        "preprocessing": asdict(transform.preprocessing),
+    }
 
 
 class FrozenPart:
@@ -273,8 +290,17 @@ class FrozenPart:
         augment: whether training images are augmented (then they are not cached).
     """
 
-    def __init__(self, net: GhostNet, arch: str, boundary: Boundary, output: Path, *,
-                 batch_size: int, transform: EvalTransform, augment: bool) -> None:
+    def __init__(
+        self,
+        net: GhostNet,
+        arch: str,
+        boundary: Boundary,
+        output: Path,
+        *,
+        batch_size: int,
+        transform: EvalTransform,
+        augment: bool,
+    ) -> None:
         self.net, self.arch, self.boundary = net, arch, boundary
         self.output, self.batch_size = output, batch_size
         self.transform, self.augment = transform, augment
@@ -285,36 +311,47 @@ class FrozenPart:
     def prepare(self) -> FeatureCache:
         """Digest the frozen weights, set up the prefix's runner and open the cache."""
         if self.cache is None:
-            key = cache_key(frozen_digest(self.net, self.boundary), self.boundary,
-                            self.transform)
+            key = cache_key(frozen_digest(self.net, self.boundary), self.boundary, self.transform)
             name = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
             folder = self.output / FEATURE_CACHE_DIR / name
             folder.mkdir(parents=True, exist_ok=True)
             write_text(folder / "key.json", json.dumps(key, indent=1) + "\n")
             prefix = copy_prefix(self.net, self.arch, self.boundary)
-            runner, self.engine = prefix_runner(prefix, folder, batch_size=self.batch_size,
-                                                image_size=self.transform.input_shape[1])
+            runner, self.engine = prefix_runner(
+                prefix, folder, batch_size=self.batch_size, image_size=self.transform.input_shape[1]
+            )
             self.cache = FeatureCache(folder, runner, self.transform, self.batch_size)
-            print(f"frozen part: runs on {self.engine}; outputs cached in {folder}"
-                  + ("" if not self.augment else f"\n{AUGMENTED_NO_CACHE}"), flush=True)
+            print(
+                f"frozen part: runs on {self.engine}; outputs cached in {folder}"
+                + ("" if not self.augment else f"\n{AUGMENTED_NO_CACHE}"),
+                flush=True,
+            )
         return self.cache
 
-    def train_batches(self, samples: Sequence[Sample], *, epoch: int, seed: int,
-                      num_shards: int, shard_id: int,
-                      skip_batches: int) -> Iterator[Tuple[Tensor, Tensor]]:
+    def train_batches(
+        self,
+        samples: Sequence[Sample],
+        *,
+        epoch: int,
+        seed: int,
+        num_shards: int,
+        shard_id: int,
+        skip_batches: int,
+    ) -> Iterator[Tuple[Tensor, Tensor]]:
         """One epoch of (prefix output, label) batches from the cache, in the order and
         sharding of :func:`.data.train_dataset` (augmentation off)."""
         cache = self.prepare()
         order = epoch_order(len(samples), epoch, seed, self.batch_size, num_shards, shard_id)
-        order = order[skip_batches * self.batch_size:]
+        order = order[skip_batches * self.batch_size :]
         for start in range(0, len(order), self.batch_size):
-            chosen = [samples[int(index)] for index in order[start:start + self.batch_size]]
+            chosen = [samples[int(index)] for index in order[start : start + self.batch_size]]
             outputs = cache.outputs([path for path, _ in chosen])
             labels = np.array([label for _, label in chosen], np.int32)
             yield Tensor(outputs), Tensor(labels)
 
-    def map_images(self, batches: Iterator[Tuple[Tensor, Tensor]]
-                   ) -> Iterator[Tuple[Tensor, Tensor]]:
+    def map_images(
+        self, batches: Iterator[Tuple[Tensor, Tensor]]
+    ) -> Iterator[Tuple[Tensor, Tensor]]:
         """(prefix output, label) for each (augmented image, label) batch: not cached."""
         cache = self.prepare()
         for images, labels in batches:
@@ -326,19 +363,27 @@ class FrozenPart:
         self.rest.set_train(False)
         logits: List[np.ndarray] = []
         for start in range(0, len(samples), self.batch_size):
-            chunk = samples[start:start + self.batch_size]
+            chunk = samples[start : start + self.batch_size]
             outputs = cache.outputs([path for path, _ in chunk])
             logits.append(self.rest(Tensor(outputs)).asnumpy())
         return np.concatenate(logits)
 
 
-def frozen_part(net: GhostNet, arch: str, *, backbone: bool, stages: int, output: Path,
-                batch_size: int, transform: EvalTransform,
-                augment: bool) -> Optional[FrozenPart]:
+def frozen_part(
+    net: GhostNet,
+    arch: str,
+    *,
+    backbone: bool,
+    stages: int,
+    output: Path,
+    batch_size: int,
+    transform: EvalTransform,
+    augment: bool,
+) -> Optional[FrozenPart]:
     """The :class:`FrozenPart` of a run that freezes something, else None."""
     boundary = frozen_boundary(net, backbone=backbone, stages=stages)
     if boundary is None:
         return None
-    return FrozenPart(net, arch, boundary, output, batch_size=batch_size,
-                      transform=transform, augment=augment)
-
+    return FrozenPart(
+        net, arch, boundary, output, batch_size=batch_size, transform=transform, augment=augment
+    )

@@ -21,6 +21,7 @@ restores them and reloads ``last.ckpt``: weights, momenta, epoch and schedule po
 :func:`finetune` with its ``rank`` and ``group_size``; each trains on its shard, and rank 0
 alone writes files.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,19 +41,40 @@ from mindspore import nn
 
 from .atomic import atomic_path, copy_file, remove_stale_temps, write_text
 from .checkpoint import read_checkpoint, restore
-from .data import (ImageFolderData, eval_dataset, eval_transform, read_image_folder,
-                   steps_per_epoch, train_dataset, train_transforms)
-from .errors import (CheckpointError, DatasetError, FinetuneOptionsError, OutputError,
-                     TrainingDivergedError)
+from .data import (
+    ImageFolderData,
+    eval_dataset,
+    eval_transform,
+    read_image_folder,
+    steps_per_epoch,
+    train_dataset,
+    train_transforms,
+)
+from .errors import (
+    CheckpointError,
+    DatasetError,
+    FinetuneOptionsError,
+    OutputError,
+    TrainingDivergedError,
+)
 from .factory import create_network
 from .features import FrozenPart, frozen_part
 from .finetune_config import FinetuneConfig
 from .ghostnet import GhostNet
 from .numerics import weights_problem
-from .progress import progress_bar
 from .optim import freeze, momentum_optimizer, warmup_cosine
-from .registry import (BEST_TOP1_KEY, EPOCH_KEY, IMAGENET_PREPROCESSING, VARIANTS,
-                       Preprocessing, meta_entries, read_meta, scalar_entry, variant_key)
+from .progress import progress_bar
+from .registry import (
+    BEST_TOP1_KEY,
+    EPOCH_KEY,
+    IMAGENET_PREPROCESSING,
+    VARIANTS,
+    Preprocessing,
+    meta_entries,
+    read_meta,
+    scalar_entry,
+    variant_key,
+)
 from .run_config import clear_run, prepare_run, write_run_config
 from .run_log import CURVES_FILE, METRICS_FILE, Row, draw_curves, read_metrics, write_metrics
 from .weights import WEIGHTS_FILE_SUFFIXES, resolve_weights
@@ -62,7 +84,7 @@ BEST_CHECKPOINT = "best.ckpt"
 SPLIT_FILE = "split.json"
 LEARNING_RATE_PARAM = "learning_rate"
 """The optimizer's per-step rate list: not restored on resume, it is recomputed."""
-SPACE_MARGIN_BYTES = 16 * 2 ** 20
+SPACE_MARGIN_BYTES = 16 * 2**20
 """Free space asked for beyond the checkpoints themselves (metrics, curves, split)."""
 OUTPUT_STRIDE_STAGES = 5
 """Stride-2 stages of every GhostNet variant (output stride 32)."""
@@ -97,8 +119,13 @@ class FinetuneResult:
     """The loss of every step this process ran, in order (its own shard's loss)."""
 
 
-def finetune(config: FinetuneConfig, *, rank: int = 0, group_size: int = 1,
-             preprocessing: Preprocessing = IMAGENET_PREPROCESSING) -> FinetuneResult:
+def finetune(
+    config: FinetuneConfig,
+    *,
+    rank: int = 0,
+    group_size: int = 1,
+    preprocessing: Preprocessing = IMAGENET_PREPROCESSING,
+) -> FinetuneResult:
     """Run the fine-tuning described by ``config`` (see the module docstring).
 
     Args:
@@ -138,28 +165,38 @@ def finetune(config: FinetuneConfig, *, rank: int = 0, group_size: int = 1,
         write_run_config(config)
     arch = _resume_arch(resume_params, output) if resume_params is not None else config.arch
     ms.set_seed(config.seed)
-    net, arch = build_network(config, len(data.classes), arch=arch,
-                              from_scratch=resume_params is not None)
+    net, arch = build_network(
+        config, len(data.classes), arch=arch, from_scratch=resume_params is not None
+    )
     frozen = freeze(net, backbone=config.freeze_backbone, stages=config.freeze_stages)
     if frozen:
-        print(f"frozen: {len(frozen)} parameter tensors; training "
-              f"{len(net.trainable_params())}")
+        print(f"frozen: {len(frozen)} parameter tensors; training {len(net.trainable_params())}")
 
     spe = steps_per_epoch(len(data.train), config.batch_size, group_size)
     if spe < 1:
-        raise DatasetError(str(config.data), f"{len(data.train)} train images make no full "
-                                            f"batch of {config.batch_size} x {group_size} "
-                                            "worker(s); lower --batch-size")
+        raise DatasetError(
+            str(config.data),
+            f"{len(data.train)} train images make no full "
+            f"batch of {config.batch_size} x {group_size} "
+            "worker(s); lower --batch-size",
+        )
     total_steps = spe * config.epochs
     rates = warmup_cosine(config.lr, total_steps, int(round(config.warmup_epochs * spe)))
-    optimizer = momentum_optimizer(net.trainable_params(), rates, momentum=config.momentum,
-                                   weight_decay=config.weight_decay)
+    optimizer = momentum_optimizer(
+        net.trainable_params(), rates, momentum=config.momentum, weight_decay=config.weight_decay
+    )
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     # A frozen prefix runs outside the train step, on the inference path (issue 15).
-    frozen_prefix = frozen_part(net, arch, backbone=config.freeze_backbone,
-                                stages=config.freeze_stages, output=output,
-                                batch_size=config.batch_size, augment=config.augment,
-                                transform=eval_transform(preprocessing, config.image_size))
+    frozen_prefix = frozen_part(
+        net,
+        arch,
+        backbone=config.freeze_backbone,
+        stages=config.freeze_stages,
+        output=output,
+        batch_size=config.batch_size,
+        augment=config.augment,
+        transform=eval_transform(preprocessing, config.image_size),
+    )
     trained = net if frozen_prefix is None else frozen_prefix.rest
     train_step = nn.TrainOneStepCell(nn.WithLossCell(trained, loss_fn), optimizer)
     if writer:
@@ -175,8 +212,24 @@ def finetune(config: FinetuneConfig, *, rank: int = 0, group_size: int = 1,
         step = int(optimizer.global_step.asnumpy().reshape(-1)[0])
         print(f"resuming after epoch {start_epoch}, at step {step}")
         metrics = [row for row in metrics if row["epoch"] <= start_epoch]
-    run = _Run(config, data, net, train_step, optimizer, rates, spe, rank, group_size,
-               preprocessing, arch, writer, output, metrics, best_top1, frozen_prefix)
+    run = _Run(
+        config,
+        data,
+        net,
+        train_step,
+        optimizer,
+        rates,
+        spe,
+        rank,
+        group_size,
+        preprocessing,
+        arch,
+        writer,
+        output,
+        metrics,
+        best_top1,
+        frozen_prefix,
+    )
     previous_mode = ms.get_context("mode")
     ms.set_context(mode=ms.GRAPH_MODE)
     try:
@@ -213,18 +266,24 @@ def _check_batchnorm_batch(batch_size: int, image_size: int) -> None:
     """Refuse a batch whose last-stage BatchNorm statistics are degenerate, warn about one
     whose statistics are too noisy to train reliably (see :data:`MIN_BATCHNORM_VALUES`)."""
     values = batchnorm_values(batch_size, image_size)
-    advice = (f"at --image-size {image_size} raise --batch-size to at least "
-              f"{-(-RECOMMENDED_BATCHNORM_VALUES * batch_size // values)}, or raise --image-size")
+    advice = (
+        f"at --image-size {image_size} raise --batch-size to at least "
+        f"{-(-RECOMMENDED_BATCHNORM_VALUES * batch_size // values)}, or raise --image-size"
+    )
     if values < MIN_BATCHNORM_VALUES:
         raise FinetuneOptionsError(
             f"--batch-size {batch_size}: the last stage's BatchNorm layers would see only "
             f"{values} value(s) per channel per step, too few for batch statistics (they "
-            f"need {MIN_BATCHNORM_VALUES}); {advice}")
+            f"need {MIN_BATCHNORM_VALUES}); {advice}"
+        )
     if values < RECOMMENDED_BATCHNORM_VALUES:
-        warnings.warn(f"--batch-size {batch_size}: the last stage's BatchNorm layers see only "
-                      f"{values} values per channel per step; training may be unstable "
-                      f"({RECOMMENDED_BATCHNORM_VALUES} or more recommended); {advice}",
-                      SmallBatchWarning, stacklevel=3)
+        warnings.warn(
+            f"--batch-size {batch_size}: the last stage's BatchNorm layers see only "
+            f"{values} values per channel per step; training may be unstable "
+            f"({RECOMMENDED_BATCHNORM_VALUES} or more recommended); {advice}",
+            SmallBatchWarning,
+            stacklevel=3,
+        )
 
 
 def _prepare_output(output: Path) -> None:
@@ -236,24 +295,34 @@ def _prepare_output(output: Path) -> None:
             probe.write_bytes(b"ok")
         (output / ".write-test").unlink()
     except OSError as error:
-        raise OutputError(str(output), f"output folder is not writable "
-                                       f"({error.strerror or error})") from error
+        raise OutputError(
+            str(output), f"output folder is not writable ({error.strerror or error})"
+        ) from error
 
 
 def _check_space(output: Path, train_step: nn.Cell) -> None:
     """Fail now if ``output`` cannot hold last.ckpt, best.ckpt and one temporary copy."""
-    checkpoint_bytes = sum(int(np.prod(p.shape)) * p.data.itemsize
-                           for p in train_step.get_parameters())
+    checkpoint_bytes = sum(
+        int(np.prod(p.shape)) * p.data.itemsize for p in train_step.get_parameters()
+    )
     needed = 3 * checkpoint_bytes + SPACE_MARGIN_BYTES
     free = shutil.disk_usage(output).free
     if free < needed:
-        raise OutputError(str(output), f"too little free disk space: {free / 2 ** 20:.0f} MiB "
-                                       f"free, {needed / 2 ** 20:.0f} MiB needed for the "
-                                       "checkpoints")
+        raise OutputError(
+            str(output),
+            f"too little free disk space: {free / 2**20:.0f} MiB "
+            f"free, {needed / 2**20:.0f} MiB needed for the "
+            "checkpoints",
+        )
 
 
-def build_network(config: FinetuneConfig, num_classes: int, *, arch: Optional[str] = None,
-                  from_scratch: bool = False) -> Tuple[GhostNet, str]:
+def build_network(
+    config: FinetuneConfig,
+    num_classes: int,
+    *,
+    arch: Optional[str] = None,
+    from_scratch: bool = False,
+) -> Tuple[GhostNet, str]:
     """The network with a fresh ``num_classes`` head, with the backbone restored from
     ``config.model`` in the same call, and its variant name.
 
@@ -271,10 +340,10 @@ def build_network(config: FinetuneConfig, num_classes: int, *, arch: Optional[st
     if from_scratch or config.model is None:
         return create_network(arch, num_classes, drop_rate=config.drop_rate), arch
     is_file = config.model.lower().endswith(WEIGHTS_FILE_SUFFIXES)
-    weights = resolve_weights(config.model, arch if is_file else None,
-                              quiet=not config.progress)
-    return create_network(weights.arch, num_classes, pretrained=weights,
-                          drop_rate=config.drop_rate), weights.arch
+    weights = resolve_weights(config.model, arch if is_file else None, quiet=not config.progress)
+    return create_network(
+        weights.arch, num_classes, pretrained=weights, drop_rate=config.drop_rate
+    ), weights.arch
 
 
 def _resume_params(output: Path, data: ImageFolderData) -> Mapping[str, object]:
@@ -282,21 +351,24 @@ def _resume_params(output: Path, data: ImageFolderData) -> Mapping[str, object]:
     params = read_checkpoint(last)
     names = read_meta(params, str(last)).class_names
     if names is not None and tuple(names) != data.classes:
-        raise CheckpointError(f"{last}: trained on classes {names}, but the data has "
-                              f"{list(data.classes)}")
+        raise CheckpointError(
+            f"{last}: trained on classes {names}, but the data has {list(data.classes)}"
+        )
     return params
 
 
 def _resume_arch(params: Mapping[str, object], output: Path) -> str:
     arch = read_meta(params, str(output / LAST_CHECKPOINT)).arch
     if arch is None or arch not in VARIANTS:
-        raise CheckpointError(f"{output / LAST_CHECKPOINT}: records no valid architecture "
-                              "to resume from")
+        raise CheckpointError(
+            f"{output / LAST_CHECKPOINT}: records no valid architecture to resume from"
+        )
     return arch
 
 
-def _restore_training(train_step: nn.Cell, params: Mapping[str, object],
-                      output: Path) -> Tuple[int, float]:
+def _restore_training(
+    train_step: nn.Cell, params: Mapping[str, object], output: Path
+) -> Tuple[int, float]:
     """Load weights, momenta and ``global_step`` into ``train_step``; (epoch, best top-1).
 
     The learning-rate list is not loaded: it is recomputed from the options, and its
@@ -312,11 +384,25 @@ def _restore_training(train_step: nn.Cell, params: Mapping[str, object],
 class _Run:
     """The epoch loop of one run, with its checkpointing; built and driven by finetune."""
 
-    def __init__(self, config: FinetuneConfig, data: ImageFolderData, net: GhostNet,
-                 train_step: nn.Cell, optimizer: nn.Momentum, rates: List[float], spe: int,
-                 rank: int, group_size: int, preprocessing: Preprocessing, arch: str,
-                 writer: bool, output: Path, metrics: List[Row], best_top1: float,
-                 frozen: Optional[FrozenPart] = None) -> None:
+    def __init__(
+        self,
+        config: FinetuneConfig,
+        data: ImageFolderData,
+        net: GhostNet,
+        train_step: nn.Cell,
+        optimizer: nn.Momentum,
+        rates: List[float],
+        spe: int,
+        rank: int,
+        group_size: int,
+        preprocessing: Preprocessing,
+        arch: str,
+        writer: bool,
+        output: Path,
+        metrics: List[Row],
+        best_top1: float,
+        frozen: Optional[FrozenPart] = None,
+    ) -> None:
         self.config, self.data, self.net = config, data, net
         self.train_step, self.optimizer, self.rates = train_step, optimizer, rates
         self.spe, self.rank, self.group_size = spe, rank, group_size
@@ -330,8 +416,9 @@ class _Run:
         self.resumed_after: Tuple[int, ...] = ()
         """The epoch this session resumed after, marked on curves.png."""
         self.eval_ops = eval_transform(preprocessing, config.image_size)
-        self.train_ops = (train_transforms(preprocessing, config.image_size) if config.augment
-                          else self.eval_ops)
+        self.train_ops = (
+            train_transforms(preprocessing, config.image_size) if config.augment else self.eval_ops
+        )
         self.loss_limit = EXPLODED_LOSS_FACTOR * math.log(max(len(data.classes), 2))
 
     def global_step(self) -> int:
@@ -343,8 +430,11 @@ class _Run:
         try:
             with self.signals:
                 if self.writer and start_epoch < self.config.epochs:
-                    print("compiling the training step (graph mode: the first step takes "
-                          "a while, about 20 s for GhostNet 1.0x on a CPU)", flush=True)
+                    print(
+                        "compiling the training step (graph mode: the first step takes "
+                        "a while, about 20 s for GhostNet 1.0x on a CPU)",
+                        flush=True,
+                    )
                 for epoch in range(start_epoch, self.config.epochs):
                     loss, seconds = self._train_epoch(epoch)
                     problem = self._weights_problem()  # every rank: their weights are equal
@@ -355,14 +445,16 @@ class _Run:
                     self.completed = epoch + 1
         except KeyboardInterrupt:
             if self.writer and self._weights_problem() is not None:
-                print("\ninterrupted: the weights have diverged, so nothing was saved",
-                      flush=True)
+                print("\ninterrupted: the weights have diverged, so nothing was saved", flush=True)
             elif self.writer:
                 # the epoch count stays at the last finished epoch; global_step holds the
                 # position inside the next one, so a resume skips the batches already trained
                 self._save(self.output / LAST_CHECKPOINT, self.completed)
-                print(f"\ninterrupted: resumable checkpoint saved at step "
-                      f"{self.global_step()} ({self.output / LAST_CHECKPOINT})", flush=True)
+                print(
+                    f"\ninterrupted: resumable checkpoint saved at step "
+                    f"{self.global_step()} ({self.output / LAST_CHECKPOINT})",
+                    flush=True,
+                )
             raise
 
     def _train_epoch(self, epoch: int) -> Tuple[float, float]:
@@ -372,8 +464,14 @@ class _Run:
         self.train_step.set_train(True)
         losses: List[float] = []
         started = time.perf_counter()
-        bar = progress_bar(total=self.spe, initial=done, desc=f"epoch {epoch + 1}/{config.epochs}",
-                           unit="step", enabled=config.progress and self.writer, leave=True)
+        bar = progress_bar(
+            total=self.spe,
+            initial=done,
+            desc=f"epoch {epoch + 1}/{config.epochs}",
+            unit="step",
+            enabled=config.progress and self.writer,
+            leave=True,
+        )
         with bar:
             batches = self._batches(epoch, done)
             self.signals.rearm()  # starting a pipeline installs minddata's own handler
@@ -385,8 +483,10 @@ class _Run:
                 self._check_loss(epoch, loss)
                 losses.append(loss)
                 self.step_losses.append(loss)
-                bar.set_postfix(loss=f"{loss:.4f}",
-                                img_s=f"{images / max(time.perf_counter() - tick, 1e-9):.0f}")
+                bar.set_postfix(
+                    loss=f"{loss:.4f}",
+                    img_s=f"{images / max(time.perf_counter() - tick, 1e-9):.0f}",
+                )
                 bar.update(1)
         seconds = time.perf_counter() - started
         return (float(np.mean(losses)) if losses else math.nan), seconds
@@ -396,12 +496,25 @@ class _Run:
         prefix's outputs (cached when the images are not augmented; see :mod:`.features`)."""
         config = self.config
         if self.frozen is not None and not config.augment:
-            return self.frozen.train_batches(self.data.train, epoch=epoch, seed=config.seed,
-                                             num_shards=self.group_size, shard_id=self.rank,
-                                             skip_batches=done)
-        dataset = train_dataset(self.data.train, self.train_ops, config.batch_size,
-                                epoch=epoch, seed=config.seed, num_shards=self.group_size,
-                                shard_id=self.rank, skip_batches=done, workers=config.workers)
+            return self.frozen.train_batches(
+                self.data.train,
+                epoch=epoch,
+                seed=config.seed,
+                num_shards=self.group_size,
+                shard_id=self.rank,
+                skip_batches=done,
+            )
+        dataset = train_dataset(
+            self.data.train,
+            self.train_ops,
+            config.batch_size,
+            epoch=epoch,
+            seed=config.seed,
+            num_shards=self.group_size,
+            shard_id=self.rank,
+            skip_batches=done,
+            workers=config.workers,
+        )
         batches = dataset.create_tuple_iterator(num_epochs=1)
         return batches if self.frozen is None else self.frozen.map_images(batches)
 
@@ -412,10 +525,16 @@ class _Run:
         if math.isfinite(loss) and loss <= self.loss_limit:
             return
         if self.group_size == 1:
-            what = "is not finite" if not math.isfinite(loss) else \
-                f"exceeds {self.loss_limit:.3g} ({EXPLODED_LOSS_FACTOR:g} x a uniform guess's)"
-            raise TrainingDivergedError(self._stopped(
-                epoch, f"the loss of step {self.global_step()} is {loss:.4g}, which {what}"))
+            what = (
+                "is not finite"
+                if not math.isfinite(loss)
+                else f"exceeds {self.loss_limit:.3g} ({EXPLODED_LOSS_FACTOR:g} x a uniform guess's)"
+            )
+            raise TrainingDivergedError(
+                self._stopped(
+                    epoch, f"the loss of step {self.global_step()} is {loss:.4g}, which {what}"
+                )
+            )
 
     def _weights_problem(self) -> Optional[str]:
         return weights_problem((p.name, p.asnumpy()) for p in self.net.get_parameters())
@@ -423,17 +542,27 @@ class _Run:
     def _stopped(self, epoch: int, problem: str) -> str:
         """The message of a run stopped by divergence: what, where, what is kept, what to do."""
         last = self.output / LAST_CHECKPOINT
-        kept = (f"{last} (after epoch {self.completed}) is the last good checkpoint"
-                if self.completed and last.is_file() else "no checkpoint was written")
-        return (f"fine-tuning diverged in epoch {epoch + 1}: {problem}. Stopped; {kept}. "
-                "Lower --lr, or raise --batch-size or --image-size")
+        kept = (
+            f"{last} (after epoch {self.completed}) is the last good checkpoint"
+            if self.completed and last.is_file()
+            else "no checkpoint was written"
+        )
+        return (
+            f"fine-tuning diverged in epoch {epoch + 1}: {problem}. Stopped; {kept}. "
+            "Lower --lr, or raise --batch-size or --image-size"
+        )
 
     def _end_epoch(self, epoch: int, train_loss: float, seconds: float) -> None:
         val_loss, top1, top5 = self.evaluate()
         step = self.global_step()
         row: Row = {
-            "epoch": epoch + 1, "step": step, "lr": self.rates[max(step - 1, 0)],
-            "train_loss": train_loss, "val_loss": val_loss, "val_top1": top1, "val_top5": top5,
+            "epoch": epoch + 1,
+            "step": step,
+            "lr": self.rates[max(step - 1, 0)],
+            "train_loss": train_loss,
+            "val_loss": val_loss,
+            "val_top1": top1,
+            "val_top5": top5,
             "epoch_seconds": seconds,
             "images_per_second": self.spe * self.config.batch_size * self.group_size / seconds,
         }
@@ -446,13 +575,18 @@ class _Run:
         if improved:
             copy_file(self.output / LAST_CHECKPOINT, self.output / BEST_CHECKPOINT)
         write_metrics(self.output / METRICS_FILE, self.metrics)
-        title = (f"{self.arch} on {Path(self.config.data).name} at "
-                 f"{self.config.image_size or 'default'} px")
-        draw_curves(self.output / CURVES_FILE, self.metrics, title=title,
-                    resumed_after=self.resumed_after)
-        print(f"epoch {epoch + 1}: train loss {train_loss:.4f}, val loss {val_loss:.4f}, "
-              f"val top-1 {top1:.4f}, top-5 {top5:.4f}{' (best)' if improved else ''}",
-              flush=True)
+        title = (
+            f"{self.arch} on {Path(self.config.data).name} at "
+            f"{self.config.image_size or 'default'} px"
+        )
+        draw_curves(
+            self.output / CURVES_FILE, self.metrics, title=title, resumed_after=self.resumed_after
+        )
+        print(
+            f"epoch {epoch + 1}: train loss {train_loss:.4f}, val loss {val_loss:.4f}, "
+            f"val top-1 {top1:.4f}, top-5 {top5:.4f}{' (best)' if improved else ''}",
+            flush=True,
+        )
 
     def evaluate(self) -> Tuple[float, float, float]:
         """(cross-entropy, top-1, top-5) of the network on val, in eval mode."""
@@ -460,8 +594,9 @@ class _Run:
         if self.frozen is not None:  # the frozen prefix's cached outputs (issue 15)
             labels_array = np.array([label for _, label in self.data.val], np.int32)
             return topk_metrics(self.frozen.logits(self.data.val), labels_array)
-        dataset = eval_dataset(self.data.val, self.eval_ops, self.config.batch_size,
-                               workers=self.config.workers)
+        dataset = eval_dataset(
+            self.data.val, self.eval_ops, self.config.batch_size, workers=self.config.workers
+        )
         logits, labels = [], []
         batches = dataset.create_tuple_iterator(num_epochs=1)
         self.signals.rearm()
@@ -473,8 +608,9 @@ class _Run:
         return topk_metrics(np.concatenate(logits), np.concatenate(labels))
 
     def _save(self, path: Path, epochs_done: int) -> None:
-        extra: Dict[str, object] = dict(meta_entries(self.data.classes, self.config.image_size,
-                                                     arch=self.arch))
+        extra: Dict[str, object] = dict(
+            meta_entries(self.data.classes, self.config.image_size, arch=self.arch)
+        )
         extra[EPOCH_KEY] = int(epochs_done)
         extra[BEST_TOP1_KEY] = float(self.best_top1)
         with atomic_path(path, suffix=".ckpt") as temporary:

@@ -3,6 +3,7 @@
 Kept apart from :mod:`.finetune` so that the CLI can build its parser, with the defaults
 below, without importing MindSpore (``ghostnet predict`` on ONNX Runtime never does).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -35,6 +35,7 @@ Restoring stays strict: a tensor that matches no name of its family, or a BatchN
 whose tensors are incomplete, is an error naming the tensors; network parameters the file
 lacks and shapes that do not fit are caught by :func:`.checkpoint.restore`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -45,8 +46,12 @@ import mindspore as ms
 import numpy as np
 
 from .checkpoint import ParamDict, read_checkpoint
-from .errors import (CheckpointError, ForeignTensorsMissingError, UnknownCheckpointFamilyError,
-                     UnmappedTensorsError)
+from .errors import (
+    CheckpointError,
+    ForeignTensorsMissingError,
+    UnknownCheckpointFamilyError,
+    UnmappedTensorsError,
+)
 from .ghostnet import BOTTLENECKS
 from .weights import SAFETENSORS_SUFFIX
 
@@ -62,14 +67,24 @@ FINAL_STAGE = len(STAGE_SIZES)
 """The stage index mindcv and timm give the 1x1 conv after the last bottleneck."""
 
 MINDSPORE_BN = {name: name for name in ("gamma", "beta", "moving_mean", "moving_variance")}
-PYTORCH_BN = {"weight": "gamma", "bias": "beta", "running_mean": "moving_mean",
-              "running_var": "moving_variance"}
+PYTORCH_BN = {
+    "weight": "gamma",
+    "bias": "beta",
+    "running_mean": "moving_mean",
+    "running_var": "moving_variance",
+}
 PYTORCH_BN_DROPPED = "num_batches_tracked"
 """PyTorch's BatchNorm training counter: no MindSpore counterpart, unused in eval."""
 
 OPTIMIZER_STATE_PREFIXES = ("moments.", "adam_m.", "adam_v.", "accum.")
-OPTIMIZER_STATE_NAMES = ("global_step", "learning_rate", "beta1_power", "beta2_power",
-                         "epoch_num", "step_num")
+OPTIMIZER_STATE_NAMES = (
+    "global_step",
+    "learning_rate",
+    "beta1_power",
+    "beta2_power",
+    "epoch_num",
+    "step_num",
+)
 """Entries of MindSpore training checkpoints that are not weights: ignored and reported."""
 
 # (origin module, model-zoo module, kind) inside one bottleneck; kind is "conv" (a bias-free
@@ -100,13 +115,17 @@ _TOP_PARTS: Tuple[Tuple[str, str, str], ...] = (
     ("classifier", "classifier", "conv_bias"),
 )
 _FINAL_PARTS: Dict[str, Tuple[Tuple[str, str, str], ...]] = {
-    TIMM: ((f"blocks.{FINAL_STAGE}.0.conv", f"{_FINAL}.conv", "conv"),
-           (f"blocks.{FINAL_STAGE}.0.bn1", f"{_FINAL}.bn", "bn")),
-    MINDCV: ((f"blocks.{FINAL_STAGE}.features.0", f"{_FINAL}.conv", "conv"),
-             (f"blocks.{FINAL_STAGE}.features.1", f"{_FINAL}.bn", "bn"),
-             # mindcv's older ghostnet_1x
-             (f"blocks.{FINAL_STAGE}.0.conv", f"{_FINAL}.conv", "conv"),
-             (f"blocks.{FINAL_STAGE}.0.bn1", f"{_FINAL}.bn", "bn")),
+    TIMM: (
+        (f"blocks.{FINAL_STAGE}.0.conv", f"{_FINAL}.conv", "conv"),
+        (f"blocks.{FINAL_STAGE}.0.bn1", f"{_FINAL}.bn", "bn"),
+    ),
+    MINDCV: (
+        (f"blocks.{FINAL_STAGE}.features.0", f"{_FINAL}.conv", "conv"),
+        (f"blocks.{FINAL_STAGE}.features.1", f"{_FINAL}.bn", "bn"),
+        # mindcv's older ghostnet_1x
+        (f"blocks.{FINAL_STAGE}.0.conv", f"{_FINAL}.conv", "conv"),
+        (f"blocks.{FINAL_STAGE}.0.bn1", f"{_FINAL}.bn", "bn"),
+    ),
 }
 
 Tensors = Dict[str, np.ndarray]
@@ -148,8 +167,9 @@ def as_params(entries: Mapping[str, object]) -> ParamDict:
     file's Parameters and metadata strings) kept as they are."""
     params: ParamDict = {}
     for name, value in entries.items():
-        params[name] = (ms.Parameter(ms.Tensor(value), name=name)
-                        if isinstance(value, np.ndarray) else value)
+        params[name] = (
+            ms.Parameter(ms.Tensor(value), name=name) if isinstance(value, np.ndarray) else value
+        )
     return params
 
 
@@ -183,6 +203,7 @@ def read_safetensors(path: Path) -> Tensors:
     # pylint: disable=import-outside-toplevel  (only safetensors files need it)
     from safetensors import SafetensorError
     from safetensors.numpy import load_file
+
     try:
         return dict(load_file(str(path)))
     except (SafetensorError, OSError, ValueError, TypeError) as error:
@@ -199,8 +220,11 @@ def detect_family(names: Sequence[str], source: str) -> str:
     present = set(names)
     if any(".short_conv." in name for name in present):
         raise UnknownCheckpointFamilyError(
-            source, names, "a GhostNetV2 checkpoint (ghost modules with short_conv); this "
-            "module builds GhostNet v1 only")
+            source,
+            names,
+            "a GhostNetV2 checkpoint (ghost modules with short_conv); this "
+            "module builds GhostNet v1 only",
+        )
     nested = any(name.endswith(".primary_conv.0.weight") for name in present)
     flat = any(name.endswith(".primary_conv.conv.weight") for name in present)
     if flat and not nested and "bn1.gamma" in present:
@@ -210,7 +234,8 @@ def detect_family(names: Sequence[str], source: str) -> str:
     if nested and not flat and "bn1.running_mean" in present:
         return TIMM
     raise UnknownCheckpointFamilyError(
-        source, names, f"no known naming family ({', '.join(FAMILIES)}) fits its tensor names")
+        source, names, f"no known naming family ({', '.join(FAMILIES)}) fits its tensor names"
+    )
 
 
 def name_map(family: str) -> Dict[str, str]:
@@ -221,8 +246,10 @@ def name_map(family: str) -> Dict[str, str]:
     flat = 0
     for stage, size in enumerate(STAGE_SIZES):
         for position in range(size):
-            parts += [(f"blocks.{stage}.{position}.{origin}", f"blocks.{flat}.{zoo}", kind)
-                      for origin, zoo, kind in _BOTTLENECK_PARTS]
+            parts += [
+                (f"blocks.{stage}.{position}.{origin}", f"blocks.{flat}.{zoo}", kind)
+                for origin, zoo, kind in _BOTTLENECK_PARTS
+            ]
             flat += 1
     names: Dict[str, str] = {}
     for origin, zoo, kind in parts:
@@ -253,8 +280,9 @@ def _rename(entries: Mapping[str, object], family: str, source: str) -> Conversi
             mapped.append((origin, names[origin]))
         elif family == TIMM and origin.endswith(f".{PYTORCH_BN_DROPPED}"):
             dropped.append(origin)
-        elif family != TIMM and (origin.startswith(OPTIMIZER_STATE_PREFIXES)
-                                 or origin in OPTIMIZER_STATE_NAMES):
+        elif family != TIMM and (
+            origin.startswith(OPTIMIZER_STATE_PREFIXES) or origin in OPTIMIZER_STATE_NAMES
+        ):
             ignored.append(origin)
         else:
             unmapped.append(origin)
@@ -287,7 +315,8 @@ def _as_float32(value: object, origin: str, source: str) -> np.ndarray:
     """A tensor's values as float32: float16 and bfloat16 files widen (numpy reads bfloat16
     through the dtype MindSpore registers); float32 is kept as it is."""
     array = value.asnumpy() if hasattr(value, "asnumpy") else value
-    if not isinstance(array, np.ndarray) or \
-            (array.dtype.kind != "f" and array.dtype.name != "bfloat16"):
+    if not isinstance(array, np.ndarray) or (
+        array.dtype.kind != "f" and array.dtype.name != "bfloat16"
+    ):
         raise CheckpointError(f"{source}: tensor {origin!r} is not a floating-point tensor")
     return array.astype(np.float32, copy=False)

@@ -14,6 +14,7 @@ use the same cells, so both keep the model zoo's parameter names.
 
 This module holds the network only: no file or network I/O.
 """
+
 from __future__ import annotations
 
 import math
@@ -145,11 +146,16 @@ def paper_layout(width: float, use_se: bool) -> Layout:
     for kernel, mid, out, se, stride in BOTTLENECKS:
         mid_channels = make_divisible(mid * width)
         se_channels = make_divisible(mid_channels / SE_REDUCTION) if se and use_se else 0
-        blocks.append(BlockSpec(kernel, mid_channels, make_divisible(out * width), se_channels,
-                                stride))
-    return Layout(stem=make_divisible(STEM_WIDTH * width), blocks=tuple(blocks),
-                  final=make_divisible(FINAL_BLOCK_WIDTH * width), head=NUM_FEATURES,
-                  activation="relu")
+        blocks.append(
+            BlockSpec(kernel, mid_channels, make_divisible(out * width), se_channels, stride)
+        )
+    return Layout(
+        stem=make_divisible(STEM_WIDTH * width),
+        blocks=tuple(blocks),
+        final=make_divisible(FINAL_BLOCK_WIDTH * width),
+        head=NUM_FEATURES,
+        activation="relu",
+    )
 
 
 def ghostnet_600_layout(width: float, use_se: bool) -> Layout:
@@ -162,9 +168,13 @@ def ghostnet_600_layout(width: float, use_se: bool) -> Layout:
         se = make_divisible(mid // GHOSTNET_600_SE_REDUCTION, WIDE_DIVISOR) if use_se else 0
         channels = make_divisible(out * width)
         blocks.append(BlockSpec(kernel, mid, channels, se, stride))
-    return Layout(stem=stem, blocks=tuple(blocks),
-                  final=make_divisible(FINAL_BLOCK_WIDTH * width, WIDE_DIVISOR),
-                  head=GHOSTNET_600_HEAD, activation="hswish")
+    return Layout(
+        stem=stem,
+        blocks=tuple(blocks),
+        final=make_divisible(FINAL_BLOCK_WIDTH * width, WIDE_DIVISOR),
+        head=GHOSTNET_600_HEAD,
+        activation="hswish",
+    )
 
 
 LAYOUTS = {"paper": paper_layout, "ghostnet_600": ghostnet_600_layout}
@@ -189,13 +199,29 @@ class ConvUnit(nn.Cell):
     """Conv (no bias, symmetric padding) + BatchNorm + optional activation (``activation``,
     ReLU unless told): the model zoo's ConvUnit."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 1,
-                 stride: int = 1, groups: int = 1, relu: bool = True,
-                 initialize: bool = True, activation: str = "relu") -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int = 1,
+        stride: int = 1,
+        groups: int = 1,
+        relu: bool = True,
+        initialize: bool = True,
+        activation: str = "relu",
+    ) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride,
-                              pad_mode="pad", padding=kernel_size // 2, group=groups,
-                              has_bias=False, weight_init=_conv_init(initialize))
+        self.conv = nn.Conv2d(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride=stride,
+            pad_mode="pad",
+            padding=kernel_size // 2,
+            group=groups,
+            has_bias=False,
+            weight_init=_conv_init(initialize),
+        )
         self.bn = nn.BatchNorm2d(out_channels)
         self.relu = _activation(activation) if relu else nn.Identity()
 
@@ -215,11 +241,13 @@ class SqueezeExcite(nn.Cell):
 
     def __init__(self, channels: int, reduced: int, initialize: bool = True) -> None:
         super().__init__()
-        self.conv_reduce = nn.Conv2d(channels, reduced, 1, pad_mode="pad", has_bias=True,
-                                     weight_init=_conv_init(initialize))
+        self.conv_reduce = nn.Conv2d(
+            channels, reduced, 1, pad_mode="pad", has_bias=True, weight_init=_conv_init(initialize)
+        )
         self.relu = nn.ReLU()
-        self.conv_expand = nn.Conv2d(reduced, channels, 1, pad_mode="pad", has_bias=True,
-                                     weight_init=_conv_init(initialize))
+        self.conv_expand = nn.Conv2d(
+            reduced, channels, 1, pad_mode="pad", has_bias=True, weight_init=_conv_init(initialize)
+        )
         self.gate = HardSigmoid()
 
     def construct(self, x: Tensor) -> Tensor:
@@ -231,15 +259,29 @@ class SqueezeExcite(nn.Cell):
 class GhostModule(nn.Cell):
     """A 1x1 "primary" conv makes half the channels; a depthwise "cheap" conv makes the rest."""
 
-    def __init__(self, in_channels: int, out_channels: int, relu: bool = True,
-                 initialize: bool = True, activation: str = "relu") -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        relu: bool = True,
+        initialize: bool = True,
+        activation: str = "relu",
+    ) -> None:
         super().__init__()
         primary = math.ceil(out_channels / GHOST_RATIO)
         cheap = primary * (GHOST_RATIO - 1)
-        self.primary_conv = ConvUnit(in_channels, primary, 1, relu=relu, initialize=initialize,
-                                     activation=activation)
-        self.cheap_operation = ConvUnit(primary, cheap, GHOST_KERNEL, groups=primary,
-                                        relu=relu, initialize=initialize, activation=activation)
+        self.primary_conv = ConvUnit(
+            in_channels, primary, 1, relu=relu, initialize=initialize, activation=activation
+        )
+        self.cheap_operation = ConvUnit(
+            primary,
+            cheap,
+            GHOST_KERNEL,
+            groups=primary,
+            relu=relu,
+            initialize=initialize,
+            activation=activation,
+        )
 
     def construct(self, x: Tensor) -> Tensor:
         intrinsic = self.primary_conv(x)
@@ -255,26 +297,55 @@ class GhostBottleneck(nn.Cell):
     (0: no SE).
     """
 
-    def __init__(self, in_channels: int, mid_channels: int, out_channels: int,
-                 kernel_size: int, stride: int, se_channels: int, initialize: bool = True,
-                 activation: str = "relu") -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        mid_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int,
+        se_channels: int,
+        initialize: bool = True,
+        activation: str = "relu",
+    ) -> None:
         super().__init__()
-        self.ghost1 = GhostModule(in_channels, mid_channels, relu=True, initialize=initialize,
-                                  activation=activation)
-        self.dw = (ConvUnit(mid_channels, mid_channels, kernel_size, stride=stride,
-                            groups=mid_channels, relu=False, initialize=initialize)
-                   if stride > 1 else nn.Identity())
-        self.se = (SqueezeExcite(mid_channels, se_channels, initialize) if se_channels
-                   else nn.Identity())
+        self.ghost1 = GhostModule(
+            in_channels, mid_channels, relu=True, initialize=initialize, activation=activation
+        )
+        self.dw = (
+            ConvUnit(
+                mid_channels,
+                mid_channels,
+                kernel_size,
+                stride=stride,
+                groups=mid_channels,
+                relu=False,
+                initialize=initialize,
+            )
+            if stride > 1
+            else nn.Identity()
+        )
+        self.se = (
+            SqueezeExcite(mid_channels, se_channels, initialize) if se_channels else nn.Identity()
+        )
         self.ghost2 = GhostModule(mid_channels, out_channels, relu=False, initialize=initialize)
         if in_channels == out_channels and stride == 1:
             self.shortcut = nn.Identity()
         else:
-            self.shortcut = nn.SequentialCell([
-                ConvUnit(in_channels, in_channels, kernel_size, stride=stride,
-                         groups=in_channels, relu=False, initialize=initialize),
-                ConvUnit(in_channels, out_channels, 1, relu=False, initialize=initialize),
-            ])
+            self.shortcut = nn.SequentialCell(
+                [
+                    ConvUnit(
+                        in_channels,
+                        in_channels,
+                        kernel_size,
+                        stride=stride,
+                        groups=in_channels,
+                        relu=False,
+                        initialize=initialize,
+                    ),
+                    ConvUnit(in_channels, out_channels, 1, relu=False, initialize=initialize),
+                ]
+            )
 
     def construct(self, x: Tensor) -> Tensor:
         out = self.ghost2(self.se(self.dw(self.ghost1(x))))
@@ -307,10 +378,18 @@ class GhostNet(nn.Cell):
             ``ghostnet_600``).
     """
 
-    def __init__(self, width: float = 1.0, use_se: bool = True, num_classes: int = 1000,
-                 in_channels: int = 3, drop_rate: float = 0.2, features_only: bool = False,
-                 out_indices: Sequence[int] = (0, 1, 2, 3, 4), initialize: bool = True,
-                 table: str = "paper") -> None:
+    def __init__(
+        self,
+        width: float = 1.0,
+        use_se: bool = True,
+        num_classes: int = 1000,
+        in_channels: int = 3,
+        drop_rate: float = 0.2,
+        features_only: bool = False,
+        out_indices: Sequence[int] = (0, 1, 2, 3, 4),
+        initialize: bool = True,
+        table: str = "paper",
+    ) -> None:
         super().__init__()
         _check_config(width, num_classes, in_channels, drop_rate)
         if table not in LAYOUTS:
@@ -324,8 +403,16 @@ class GhostNet(nn.Cell):
         self.pretrained_cfg: Optional[WeightsRecord] = None
         """The record of the weights (see :mod:`.registry`); set by the builders."""
 
-        self.conv_stem = nn.Conv2d(in_channels, layout.stem, 3, stride=2, pad_mode="pad",
-                                   padding=1, has_bias=False, weight_init=_conv_init(initialize))
+        self.conv_stem = nn.Conv2d(
+            in_channels,
+            layout.stem,
+            3,
+            stride=2,
+            pad_mode="pad",
+            padding=1,
+            has_bias=False,
+            weight_init=_conv_init(initialize),
+        )
         self.bn1 = nn.BatchNorm2d(layout.stem)
         self.act1 = _activation(layout.activation)
 
@@ -336,11 +423,29 @@ class GhostNet(nn.Cell):
             if spec.stride > 1:  # the previous block closed a resolution level
                 taps.append(FeatureInfo(channels, reduction, f"blocks.{index - 1}"))
                 reduction *= spec.stride
-            blocks.append(GhostBottleneck(channels, spec.mid, spec.out, spec.kernel, spec.stride,
-                                          spec.se, initialize, layout.activation))
+            blocks.append(
+                GhostBottleneck(
+                    channels,
+                    spec.mid,
+                    spec.out,
+                    spec.kernel,
+                    spec.stride,
+                    spec.se,
+                    initialize,
+                    layout.activation,
+                )
+            )
             channels = spec.out
-        blocks.append(ConvUnit(channels, layout.final, 1, relu=True, initialize=initialize,
-                               activation=layout.activation))
+        blocks.append(
+            ConvUnit(
+                channels,
+                layout.final,
+                1,
+                relu=True,
+                initialize=initialize,
+                activation=layout.activation,
+            )
+        )
         taps.append(FeatureInfo(layout.final, reduction, f"blocks.{len(blocks) - 1}"))
         self.blocks = nn.SequentialCell(blocks)
         self.num_final_channels = layout.final
@@ -352,8 +457,14 @@ class GhostNet(nn.Cell):
             self.num_classes = 0
             return
         self.feature_info = taps
-        self.conv_head = nn.Conv2d(layout.final, layout.head, 1, pad_mode="pad", has_bias=True,
-                                   weight_init=_conv_init(initialize))
+        self.conv_head = nn.Conv2d(
+            layout.final,
+            layout.head,
+            1,
+            pad_mode="pad",
+            has_bias=True,
+            weight_init=_conv_init(initialize),
+        )
         self.act2 = _activation(layout.activation)
         self.dropout = nn.Dropout(p=drop_rate) if drop_rate > 0 else nn.Identity()
         self.num_classes = num_classes
@@ -368,8 +479,7 @@ class GhostNet(nn.Cell):
         if num_classes == 0:
             return nn.Identity()
         weight_init = Normal(0.01) if self.initialize else "zeros"
-        return nn.Dense(self.layout.head, num_classes, weight_init=weight_init,
-                        bias_init="zeros")
+        return nn.Dense(self.layout.head, num_classes, weight_init=weight_init, bias_init="zeros")
 
     def reset_classifier(self, num_classes: int) -> None:
         """Replace the classifier with a freshly initialised one (0: no classifier at all)."""
@@ -423,10 +533,14 @@ def _check_config(width: float, num_classes: int, in_channels: int, drop_rate: f
 
 def _check_out_indices(out_indices: Sequence[int], available: int) -> Tuple[int, ...]:
     indices = tuple(out_indices)
-    if not indices or len(set(indices)) != len(indices) or \
-            any(not isinstance(i, int) or not 0 <= i < available for i in indices):
-        raise ValueError(f"out_indices must be distinct ints in 0..{available - 1}, "
-                         f"got {out_indices!r}")
+    if (
+        not indices
+        or len(set(indices)) != len(indices)
+        or any(not isinstance(i, int) or not 0 <= i < available for i in indices)
+    ):
+        raise ValueError(
+            f"out_indices must be distinct ints in 0..{available - 1}, got {out_indices!r}"
+        )
     return tuple(sorted(indices))
 
 

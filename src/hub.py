@@ -14,6 +14,7 @@ The hub conf is code. Networks are built by this module's own ``create_network``
 the ``mindspore_hub_conf.py`` of another directory needs ``trust_repo=True``, and no code is
 ever downloaded.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -30,25 +31,68 @@ from .checkpoint import ParamDict, model_params, read_checkpoint, restore
 from .errors import CardError, HubConfError, UntrustedRepoError
 from .factory import create_network
 from .registry import MODEL_NAMES, is_variant, variant_key
-from .weights import (FetchedModel, ResolvedWeights, cached_checkpoint, checkpoint_asset, fetch,
-                      list_cards, record_for_card, resolve_card, resolve_weights)
+from .weights import (
+    FetchedModel,
+    ResolvedWeights,
+    cached_checkpoint,
+    checkpoint_asset,
+    fetch,
+    list_cards,
+    record_for_card,
+    resolve_card,
+    resolve_weights,
+)
 
 HUB_CONF_FILE = "mindspore_hub_conf.py"
 ENTRY_POINT = "create_network"
-HUB_BRANCHES = ("master", "r1.0", "r1.0.1", "r1.1", "r1.2", "r1.3", "r1.4", "r1.5", "r1.6",
-                "r1.8", "r1.9", "r1.10")
+HUB_BRANCHES = (
+    "master",
+    "r1.0",
+    "r1.0.1",
+    "r1.1",
+    "r1.2",
+    "r1.3",
+    "r1.4",
+    "r1.5",
+    "r1.6",
+    "r1.8",
+    "r1.9",
+    "r1.10",
+)
 """The ``version`` values the real ``hub_list`` takes: branches of the hub's repository."""
 LISTED_BRANCH = "master"
 
-__all__ = ["FetchedModel", "HubInfo", "check_loadable", "fetch", "get_hub_dir", "hub_list",
-           "info", "list_cards", "load", "load_weights", "serve", "set_hub_dir", "transform"]
+__all__ = [
+    "FetchedModel",
+    "HubInfo",
+    "check_loadable",
+    "fetch",
+    "get_hub_dir",
+    "hub_list",
+    "info",
+    "list_cards",
+    "load",
+    "load_weights",
+    "serve",
+    "set_hub_dir",
+    "transform",
+]
 
 
-def load(name: str, *args: Any, source: Optional[str] = None, pretrained: bool = True,
-         force_reload: bool = False, quiet: bool = False, offline: Optional[bool] = None,
-         index: Optional[str] = None, mirror: Optional[str] = None,
-         repo_dir: Union[str, Path, None] = None, trust_repo: bool = False,
-         **kwargs: Any) -> nn.Cell:
+def load(
+    name: str,
+    *args: Any,
+    source: Optional[str] = None,
+    pretrained: bool = True,
+    force_reload: bool = False,
+    quiet: bool = False,
+    offline: Optional[bool] = None,
+    index: Optional[str] = None,
+    mirror: Optional[str] = None,
+    repo_dir: Union[str, Path, None] = None,
+    trust_repo: bool = False,
+    **kwargs: Any,
+) -> nn.Cell:
     """The network a card describes, restored from its verified checkpoint when ``pretrained``.
 
     Args:
@@ -78,18 +122,33 @@ def load(name: str, *args: Any, source: Optional[str] = None, pretrained: bool =
     """
     _check_types(name, pretrained=pretrained, force_reload=force_reload)
     if repo_dir is not None and not trust_repo:
-        raise UntrustedRepoError(f"{repo_dir}: running its {HUB_CONF_FILE} executes code "
-                                 "from outside this module; pass trust_repo=True to allow it")
+        raise UntrustedRepoError(
+            f"{repo_dir}: running its {HUB_CONF_FILE} executes code "
+            "from outside this module; pass trust_repo=True to allow it"
+        )
     if not pretrained:
-        card = resolve_card(name, source=source, force_reload=force_reload, offline=offline,
-                            index=index).card
+        card = resolve_card(
+            name, source=source, force_reload=force_reload, offline=offline, index=index
+        ).card
         return _create(card, repo_dir, args, kwargs)
-    fetched = fetch(name, source=source, force_reload=force_reload, offline=offline,
-                    index=index, quiet=quiet, mirror=mirror)
+    fetched = fetch(
+        name,
+        source=source,
+        force_reload=force_reload,
+        offline=offline,
+        index=index,
+        quiet=quiet,
+        mirror=mirror,
+    )
     if repo_dir is None:
         arch = variant_key(fetched.card.model_name)
-        weights = ResolvedWeights(name, fetched.checkpoint, fetched.sha256,
-                                  record_for_card(fetched.card, fetched.sha256), fetched.card)
+        weights = ResolvedWeights(
+            name,
+            fetched.checkpoint,
+            fetched.sha256,
+            record_for_card(fetched.card, fetched.sha256),
+            fetched.card,
+        )
         return create_network(arch, *args, pretrained=weights, **kwargs)
     net = _create(fetched.card, repo_dir, args, kwargs)
     restore(net, read_checkpoint(fetched.checkpoint), source=str(fetched.checkpoint))
@@ -97,9 +156,16 @@ def load(name: str, *args: Any, source: Optional[str] = None, pretrained: bool =
     return net
 
 
-def load_weights(name: str, source: Optional[str] = None, force_reload: bool = False, *,
-                 quiet: bool = False, offline: Optional[bool] = None,
-                 index: Optional[str] = None, mirror: Optional[str] = None) -> ParamDict:
+def load_weights(
+    name: str,
+    source: Optional[str] = None,
+    force_reload: bool = False,
+    *,
+    quiet: bool = False,
+    offline: Optional[bool] = None,
+    index: Optional[str] = None,
+    mirror: Optional[str] = None,
+) -> ParamDict:
     """The verified parameter dict of the card's checkpoint (as ``mindspore_hub.load_weights``,
     whose ``source`` and ``force_reload`` may also be given by position): the network's
     parameters only, without a training run's optimizer state or metadata
@@ -110,8 +176,15 @@ def load_weights(name: str, source: Optional[str] = None, force_reload: bool = F
         See :func:`fetch`; CheckpointError when the file is not a readable checkpoint.
     """
     _check_types(name, force_reload=force_reload)
-    fetched = fetch(name, source=source, force_reload=force_reload, quiet=quiet,
-                    offline=offline, index=index, mirror=mirror)
+    fetched = fetch(
+        name,
+        source=source,
+        force_reload=force_reload,
+        quiet=quiet,
+        offline=offline,
+        index=index,
+        mirror=mirror,
+    )
     return model_params(read_checkpoint(fetched.checkpoint))
 
 
@@ -139,9 +212,11 @@ def hub_list(version: Optional[str] = None, force_reload: bool = True) -> List[s
     if branch not in HUB_BRANCHES:
         raise ValueError(f"`version` must be a correct version: {HUB_BRANCHES}.")
     if branch != LISTED_BRANCH:
-        raise ValueError(f"version {branch!r}: this client lists the index it is configured "
-                         f"with (MSHUB_INDEX), which has one version; use None or "
-                         f"{LISTED_BRANCH!r}")
+        raise ValueError(
+            f"version {branch!r}: this client lists the index it is configured "
+            f"with (MSHUB_INDEX), which has one version; use None or "
+            f"{LISTED_BRANCH!r}"
+        )
     return sorted({entry.uid.rsplit("/", 1)[-1] for entry in list_cards()})
 
 
@@ -164,8 +239,14 @@ class HubInfo:
         return self.sha256 is not None
 
 
-def info(name: str, *, source: Optional[str] = None, force_reload: bool = False,
-         offline: Optional[bool] = None, index: Optional[str] = None) -> HubInfo:
+def info(
+    name: str,
+    *,
+    source: Optional[str] = None,
+    force_reload: bool = False,
+    offline: Optional[bool] = None,
+    index: Optional[str] = None,
+) -> HubInfo:
     """The parsed card called ``name`` and whether its checkpoint is cached and verified.
 
     Never downloads the checkpoint (it may fetch the card).
@@ -173,8 +254,9 @@ def info(name: str, *, source: Optional[str] = None, force_reload: bool = False,
     Raises:
         HubNameError, CardError, OfflineError, DownloadError: see :func:`fetch`.
     """
-    resolved = resolve_card(name, source=source, force_reload=force_reload, offline=offline,
-                            index=index)
+    resolved = resolve_card(
+        name, source=source, force_reload=force_reload, offline=offline, index=index
+    )
     path, is_verified = cached_checkpoint(resolved)
     return HubInfo(resolved.card, resolved.card_path, path, path.is_file(), is_verified)
 
@@ -199,9 +281,11 @@ def check_loadable(card: ModelCard) -> List[str]:
     else:
         safe_asset_name(asset.link)
     if not is_variant(card.model_name):
-        notes.append(f"model-name {card.model_name!r} is not a GhostNet variant "
-                     f"({', '.join(MODEL_NAMES)}): it loads with repo_dir=<its code> and "
-                     "trust_repo=True only")
+        notes.append(
+            f"model-name {card.model_name!r} is not a GhostNet variant "
+            f"({', '.join(MODEL_NAMES)}): it loads with repo_dir=<its code> and "
+            "trust_repo=True only"
+        )
     return notes
 
 
@@ -214,8 +298,9 @@ def _check_types(name: object, **flags: object) -> None:
             raise TypeError(f"`{flag}` must be a bool type.")
 
 
-def _create(card: ModelCard, repo_dir: Union[str, Path, None], args: tuple,
-            kwargs: Dict[str, Any]) -> nn.Cell:
+def _create(
+    card: ModelCard, repo_dir: Union[str, Path, None], args: tuple, kwargs: Dict[str, Any]
+) -> nn.Cell:
     """Build the card's network, with this module's factory or a trusted repo's hub conf."""
     if repo_dir is None:
         return create_network(variant_key(card.model_name), *args, **kwargs)
@@ -230,13 +315,20 @@ def _create(card: ModelCard, repo_dir: Union[str, Path, None], args: tuple,
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     net = getattr(module, ENTRY_POINT)(card.model_name.lower(), *args, **kwargs)
     if not isinstance(net, nn.Cell):
-        raise HubConfError(f"{conf}: {ENTRY_POINT} returned {type(net).__name__}, "
-                           "not an nn.Cell")
+        raise HubConfError(f"{conf}: {ENTRY_POINT} returned {type(net).__name__}, not an nn.Cell")
     return net
 
 
-def serve(name: str, port: int = 8080, *, host: str = "127.0.0.1", arch: Optional[str] = None,
-          backend: str = "auto", max_batch: int = 16, max_wait_ms: float = 5.0) -> int:
+def serve(
+    name: str,
+    port: int = 8080,
+    *,
+    host: str = "127.0.0.1",
+    arch: Optional[str] = None,
+    backend: str = "auto",
+    max_batch: int = 16,
+    max_wait_ms: float = 5.0,
+) -> int:
     """Serve ``name`` over HTTP until SIGTERM or Ctrl-C, as ``ghostnet serve`` does.
 
     The hub client declares ``mindspore_hub.deploy.serving(name, port)`` and raises
@@ -248,13 +340,28 @@ def serve(name: str, port: int = 8080, *, host: str = "127.0.0.1", arch: Optiona
     """
     from .serve import serve as run  # pylint: disable=import-outside-toplevel  (FastAPI)
 
-    return run(name, arch=arch, host=host, port=port, backend=backend, max_batch=max_batch,
-               max_wait_ms=max_wait_ms)
+    return run(
+        name,
+        arch=arch,
+        host=host,
+        port=port,
+        backend=backend,
+        max_batch=max_batch,
+        max_wait_ms=max_wait_ms,
+    )
 
 
-def transform(net_or_name: Union[str, nn.Cell], method: str = "int8", *, dataset: str,
-              eval_dataset: Optional[str] = None, output: Union[str, Path, None] = None,
-              arch: Optional[str] = None, max_drop: float = 1.0, force: bool = False) -> Path:
+def transform(
+    net_or_name: Union[str, nn.Cell],
+    method: str = "int8",
+    *,
+    dataset: str,
+    eval_dataset: Optional[str] = None,
+    output: Union[str, Path, None] = None,
+    arch: Optional[str] = None,
+    max_drop: float = 1.0,
+    force: bool = False,
+) -> Path:
     """Quantize a model to an int8 ONNX file, as ``ghostnet quantize`` does; its path.
 
     The hub client declares ``mindspore_hub.optimize.transform(net, model, method, device,
@@ -285,19 +392,28 @@ def transform(net_or_name: Union[str, nn.Cell], method: str = "int8", *, dataset
     if isinstance(net_or_name, nn.Cell):
         record = getattr(net_or_name, "pretrained_cfg", None)
         if output is None or record is None:
-            raise QuantizeError("transform(net, ...) needs a GhostNet of this module and "
-                                "output=PATH.onnx")
+            raise QuantizeError(
+                "transform(net, ...) needs a GhostNet of this module and output=PATH.onnx"
+            )
         net = net_or_name
     else:
         spec = resolve_weights(net_or_name, arch)
         net, record = load_network(spec)
         if output is None:
             output = get_hub_dir() / "quantized" / f"{spec.arch}-{spec.sha256[:16]}-int8.onnx"
-    report = quantize_network(net, record, calibration=Path(dataset),
-                              eval_folder=Path(eval_dataset or dataset), output=Path(output),
-                              max_drop=max_drop, force=force)
+    report = quantize_network(
+        net,
+        record,
+        calibration=Path(dataset),
+        eval_folder=Path(eval_dataset or dataset),
+        output=Path(output),
+        max_drop=max_drop,
+        force=force,
+    )
     if report.output is None:
-        raise QuantizeError(f"int8 top-1 drops {report.drop:.2f} points "
-                            f"({report.top1_fp32:.2%} -> {report.top1_int8:.2%}), over "
-                            f"max_drop {max_drop:g}; nothing written (force=True writes it)")
+        raise QuantizeError(
+            f"int8 top-1 drops {report.drop:.2f} points "
+            f"({report.top1_fp32:.2%} -> {report.top1_int8:.2%}), over "
+            f"max_drop {max_drop:g}; nothing written (force=True writes it)"
+        )
     return report.output

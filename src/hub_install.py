@@ -58,6 +58,7 @@ else is touched without ``force``, and what ``force`` replaces is moved aside an
 by :func:`remove_card`. A folder is built under a hidden temporary name and renamed into
 place, so the client never sees a half-built one.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -96,8 +97,11 @@ MODES = ("symlink", "copy")
 CLIENT_REQUIRED_FIELDS = ("input-shape", "infer-backend")
 """Fields the client's card check requires that the hub's schema leaves out (``check.py``
 at 7a1d6d64470f02c7a88c7c654d0365829bcb4b26, ``required_user_fields``)."""
-CLIENT_ALLOWED_LINKS = ("https://download.mindspore.cn", "https://gitee.com/mindspore/mindspore",
-                        "https://github.com/mindspore-ai/mindspore")
+CLIENT_ALLOWED_LINKS = (
+    "https://download.mindspore.cn",
+    "https://gitee.com/mindspore/mindspore",
+    "https://github.com/mindspore-ai/mindspore",
+)
 """The client's host allow-list (``whitelist.py`` at 22cb7b594a90e3fccf6e9f4edab408c3bb86fa42)."""
 _STALE = re.compile(r"^\.(?P<folder>.+)\.ghostnet-hub-(?:new|old)\.(?P<pid>\d+)\.[0-9a-f]+$")
 
@@ -117,6 +121,7 @@ this under the file name the client imports. Model names and their descriptions:
 ``list_models()`` returns the same, from the network's own variant table. ``pretrained``
 takes the model zoo's, mindcv's and timm's checkpoints (see ``src/foreign.py``).
 """
+
 import os
 import sys
 
@@ -130,6 +135,7 @@ __all__ = ["MODEL_NAMES", "create_network", "list_models"]
 '''
 MINDSPORE_HUB_CONF_TEXT = '''\
 """The file the MindSpore Hub client imports by path: the same entry as ``hub_conf.py``."""
+
 import os
 import sys
 
@@ -141,8 +147,7 @@ from hub_conf import MODEL_NAMES, create_network, list_models  # noqa: E402
 
 __all__ = ["MODEL_NAMES", "create_network", "list_models"]
 '''
-CONF_FILES: Dict[str, str] = {"hub_conf.py": HUB_CONF_TEXT,
-                              HUB_CONF_FILE: MINDSPORE_HUB_CONF_TEXT}
+CONF_FILES: Dict[str, str] = {"hub_conf.py": HUB_CONF_TEXT, HUB_CONF_FILE: MINDSPORE_HUB_CONF_TEXT}
 """The repository root's two entry files, placed beside ``src/`` (a test checks that they
 are the repository's, byte for byte: an installed wheel has no repository root to copy)."""
 PLACED = (*CONF_FILES, PACKAGE_LINK)
@@ -163,8 +168,7 @@ class HubCard:
 
 PUBLIC_CARDS: Tuple[HubCard, ...] = (
     HubCard("mindspore/1.3/ghostnet_imagenet2012", "ghostnet", "ghostnet"),
-    HubCard("mindspore/1.5/ghostnet_imagenet2012", "ghostnet", "ghostnet",
-            bundled="ghostnet.md"),
+    HubCard("mindspore/1.5/ghostnet_imagenet2012", "ghostnet", "ghostnet", bundled="ghostnet.md"),
     HubCard("mindspore/1.6/ghostnet_imagenet2012", "ghostnet", "ghostnet"),
     HubCard("mindspore/1.7/ghostnet_imagenet2012", "ghostnet", "ghostnet"),
     HubCard("mindspore/1.8/ghostnet_imagenet2012", "ghostnet", "ghostnet"),
@@ -211,10 +215,22 @@ class Record:
 
     def to_json(self) -> str:
         """The marker's text."""
-        return json.dumps({"tool": TOOL, "version": self.version, "mode": self.mode,
-                           "package": self.package, "placed": list(PLACED),
-                           "cards": self.cards, "displaced": self.displaced,
-                           "created": self.created}, indent=2) + "\n"
+        return (
+            json.dumps(
+                {
+                    "tool": TOOL,
+                    "version": self.version,
+                    "mode": self.mode,
+                    "package": self.package,
+                    "placed": list(PLACED),
+                    "cards": self.cards,
+                    "displaced": self.displaced,
+                    "created": self.created,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
 
 
 @dataclass(frozen=True)
@@ -242,8 +258,7 @@ class CardCheck:
         """Everything this module controls is in place: conf and card found, and no wrong
         checkpoint in the way (a missing one is downloaded and checked by the client on
         first load). :attr:`client_notes` are beyond it."""
-        return self.conf.ok and self.card.ok and (self.checkpoint.ok or
-                                                  not self.checkpoint_cached)
+        return self.conf.ok and self.card.ok and (self.checkpoint.ok or not self.checkpoint_cached)
 
 
 def default_uids() -> List[str]:
@@ -261,8 +276,10 @@ def repo_folder_name(card: ModelCard) -> str:
     """
     name = os.path.basename(card.repo_link).strip("<>")
     if not name or name.startswith(".") or name in ("..",) or "\\" in name:
-        raise HubInstallError(f"{card.source}: repo-link {card.repo_link!r} gives the folder "
-                              f"name {name!r}, which the real client cannot use")
+        raise HubInstallError(
+            f"{card.source}: repo-link {card.repo_link!r} gives the folder "
+            f"name {name!r}, which the real client cannot use"
+        )
     return name
 
 
@@ -279,8 +296,17 @@ def placement(uid: Uid, hub_dir: Path, card: ModelCard) -> Placement:
 
 # --- install ---------------------------------------------------------------------------------
 
-def install_card(name: str, *, hub_dir: Path, index: str, offline: bool, copy: bool = False,
-                 force: bool = False, dry_run: bool = False) -> List[str]:
+
+def install_card(
+    name: str,
+    *,
+    hub_dir: Path,
+    index: str,
+    offline: bool,
+    copy: bool = False,
+    force: bool = False,
+    dry_run: bool = False,
+) -> List[str]:
     """Make the real client's ``load(name)`` build this module's network.
 
     Writes the card at ``<target>/<card>.md`` unless a card is already there (it is then
@@ -315,13 +341,13 @@ def install_card(name: str, *, hub_dir: Path, index: str, offline: bool, copy: b
     return done
 
 
-def _card_for(uid: Uid, hub_dir: Path, *, index: str,
-              offline: bool) -> Tuple[ModelCard, Optional[bytes]]:
+def _card_for(
+    uid: Uid, hub_dir: Path, *, index: str, offline: bool
+) -> Tuple[ModelCard, Optional[bytes]]:
     """The card the client will read, and its bytes when they are still to be written:
     the cached card if there is one; else the card shipped with this module; else the
     index's."""
-    cached = cache_folder(uid.user, uid.version, root=hub_dir, device=uid.device) / \
-        f"{uid.card}.md"
+    cached = cache_folder(uid.user, uid.version, root=hub_dir, device=uid.device) / f"{uid.card}.md"
     if cached.is_file():
         return load_card(cached), None
     known = _known(uid.text)
@@ -329,12 +355,12 @@ def _card_for(uid: Uid, hub_dir: Path, *, index: str,
         data = (ASSETS_DIR / known.bundled).read_bytes()
         return parse_card(data.decode("utf-8"), str(ASSETS_DIR / known.bundled)), data
     if offline and is_url(index):
-        raise OfflineError(f"{uid.text}.md", str(cached), "not in the cache, nor shipped "
-                           "with this module")
+        raise OfflineError(
+            f"{uid.text}.md", str(cached), "not in the cache, nor shipped with this module"
+        )
     with tempfile.TemporaryDirectory(prefix="ghostnet-hub-card-") as staging:
         location = locate(uid.text, index=index, offline=offline, root=Path(staging))
-        card, path = fetch_card(location, root=Path(staging), offline=offline,
-                                force_reload=True)
+        card, path = fetch_card(location, root=Path(staging), offline=offline, force_reload=True)
         return card, path.read_bytes()
 
 
@@ -352,11 +378,19 @@ def _check_known(uid: Uid, card: ModelCard, where: Placement) -> None:
             f"{card.source}: this card has repo-link folder {where.net_dir.name!r} and "
             f"model-name {card.model_name!r}, but {uid.text} on the public hub has "
             f"{known.folder!r} and {known.model_name!r}; it is not the card this module "
-            "knows, so nothing was installed for it")
+            "knows, so nothing was installed for it"
+        )
 
 
-def _place(where: Placement, hub_dir: Path, mode: str, *, force: bool, dry_run: bool,
-           card_sha: Optional[str]) -> List[str]:
+def _place(
+    where: Placement,
+    hub_dir: Path,
+    mode: str,
+    *,
+    force: bool,
+    dry_run: bool,
+    card_sha: Optional[str],
+) -> List[str]:
     """Put the module in ``where.net_dir`` (or refresh it), and add the uid to its record."""
     net_dir = where.net_dir
     uid = where.uid.text
@@ -371,14 +405,28 @@ def _place(where: Placement, hub_dir: Path, mode: str, *, force: bool, dry_run: 
             if not dry_run and (not listed or card_sha is not None):
                 write_text(net_dir / MARKER, record.to_json())
             if not listed:
-                return [f"{verb}add it to {net_dir}, installed for "
-                        f"{', '.join(sorted(set(record.cards) - {uid}))} already"]
+                return [
+                    f"{verb}add it to {net_dir}, installed for "
+                    f"{', '.join(sorted(set(record.cards) - {uid}))} already"
+                ]
             return [f"already installed: {net_dir} ({source}, ghostnet-hub {record.version})"]
         if not dry_run:
-            _build(net_dir, Record(mode, str(PACKAGE_DIR), __version__, record.cards,
-                                   record.displaced, record.created), replace=True)
-        return [f"{verb}refresh {net_dir} ({source}, ghostnet-hub {__version__}; it was "
-                f"the {record.mode} of ghostnet-hub {record.version} from {record.package})"]
+            _build(
+                net_dir,
+                Record(
+                    mode,
+                    str(PACKAGE_DIR),
+                    __version__,
+                    record.cards,
+                    record.displaced,
+                    record.created,
+                ),
+                replace=True,
+            )
+        return [
+            f"{verb}refresh {net_dir} ({source}, ghostnet-hub {__version__}; it was "
+            f"the {record.mode} of ghostnet-hub {record.version} from {record.package})"
+        ]
     done = []
     displaced = None
     if os.path.lexists(net_dir):
@@ -387,19 +435,24 @@ def _place(where: Placement, hub_dir: Path, mode: str, *, force: bool, dry_run: 
             raise HubInstallError(
                 f"{net_dir} is {what}, not installed by ghostnet hub-install; the real client "
                 "would use it as it is. Run with --force to move it aside (--remove puts it "
-                "back)")
+                "back)"
+            )
         displaced = f".{net_dir.name}.displaced-by-ghostnet-hub"
         if os.path.lexists(where.target / displaced):
-            raise HubInstallError(f"{where.target / displaced} exists already: move it or "
-                                  f"{net_dir} away by hand")
+            raise HubInstallError(
+                f"{where.target / displaced} exists already: move it or {net_dir} away by hand"
+            )
         done.append(f"{verb}move {what} at {net_dir} aside to {where.target / displaced}")
     created = [] if dry_run else _make_dirs(where.target, hub_dir)
     if not dry_run:
         _clean_stale(where.target)
         if displaced is not None:
             os.rename(net_dir, where.target / displaced)
-        _build(net_dir, Record(mode, str(PACKAGE_DIR), __version__, {uid: card_sha},
-                               displaced, created), replace=False)
+        _build(
+            net_dir,
+            Record(mode, str(PACKAGE_DIR), __version__, {uid: card_sha}, displaced, created),
+            replace=False,
+        )
     done.append(f"{verb}install {net_dir} ({source}, ghostnet-hub {__version__})")
     return done
 
@@ -432,8 +485,11 @@ def _build(net_dir: Path, record: Record, *, replace: bool) -> None:
         if record.mode == "symlink":
             os.symlink(PACKAGE_DIR, staging / PACKAGE_LINK, target_is_directory=True)
         else:
-            shutil.copytree(PACKAGE_DIR, staging / PACKAGE_LINK,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            shutil.copytree(
+                PACKAGE_DIR,
+                staging / PACKAGE_LINK,
+                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+            )
         (staging / MARKER).write_text(record.to_json(), encoding="utf-8")
         if replace:
             old = net_dir.with_name(f".{net_dir.name}.ghostnet-hub-old.{token}")
@@ -444,8 +500,9 @@ def _build(net_dir: Path, record: Record, *, replace: bool) -> None:
             os.rename(staging, net_dir)
     except OSError as error:
         if os.path.lexists(net_dir) and not replace:
-            raise HubInstallError(f"{net_dir} appeared while it was being built (another "
-                                  "hub-install?); run it again") from error
+            raise HubInstallError(
+                f"{net_dir} appeared while it was being built (another hub-install?); run it again"
+            ) from error
         raise
     finally:
         if staging.exists():
@@ -507,17 +564,25 @@ def read_record(net_dir: Path) -> Optional[Record]:
         data = json.loads(marker.read_text(encoding="utf-8"))
         if data.get("tool") != TOOL or data.get("mode") not in MODES:
             return None
-        cards = {str(uid): (None if sha is None else str(sha))
-                 for uid, sha in dict(data["cards"]).items()}
+        cards = {
+            str(uid): (None if sha is None else str(sha))
+            for uid, sha in dict(data["cards"]).items()
+        }
         displaced = data.get("displaced")
-        return Record(str(data["mode"]), str(data["package"]), str(data["version"]), cards,
-                      None if displaced is None else str(displaced),
-                      [str(folder) for folder in data.get("created", [])])
+        return Record(
+            str(data["mode"]),
+            str(data["package"]),
+            str(data["version"]),
+            cards,
+            None if displaced is None else str(displaced),
+            [str(folder) for folder in data.get("created", [])],
+        )
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None
 
 
 # --- remove ----------------------------------------------------------------------------------
+
 
 def installed(hub_dir: Path) -> List[str]:
     """The uids installed in ``hub_dir``, from the markers of its folders."""
@@ -610,6 +675,7 @@ def remove_card(name: str, *, hub_dir: Path, dry_run: bool = False) -> List[str]
 
 # --- check -----------------------------------------------------------------------------------
 
+
 def check_card(name: str, *, hub_dir: Path) -> CardCheck:
     """Whether the real client's ``load(name)``, with ``force_reload=False``, would find the
     card, a conf that builds this network, and a checkpoint whose sha256 is the card's. Reads
@@ -624,9 +690,13 @@ def check_card(name: str, *, hub_dir: Path) -> CardCheck:
     card_file = target / f"{uid.card}.md"
     missing = Finding(False, "not looked at: no card")
     if not card_file.is_file():
-        return CardCheck(uid.text, missing, Finding(False, f"{card_file} missing: the client "
-                                                            "would download it"),
-                         missing, False)
+        return CardCheck(
+            uid.text,
+            missing,
+            Finding(False, f"{card_file} missing: the client would download it"),
+            missing,
+            False,
+        )
     try:
         card = load_card(card_file)
         where = placement(uid, hub_dir, card)
@@ -634,38 +704,56 @@ def check_card(name: str, *, hub_dir: Path) -> CardCheck:
         return CardCheck(uid.text, missing, Finding(False, str(error)), missing, False)
     card_found = Finding(True, f"{card_file} (model-name {card.model_name})")
     checkpoint, cached = _check_checkpoint(card, target)
-    return CardCheck(uid.text, _check_conf(where, card), card_found, checkpoint, cached,
-                     tuple(client_notes(card_file, card)))
+    return CardCheck(
+        uid.text,
+        _check_conf(where, card),
+        card_found,
+        checkpoint,
+        cached,
+        tuple(client_notes(card_file, card)),
+    )
 
 
 def _check_conf(where: Placement, card: ModelCard) -> Finding:
     net_dir = where.net_dir
     if not (net_dir / HUB_CONF_FILE).is_file():
         state = describe(net_dir) if os.path.lexists(net_dir) else "missing"
-        return Finding(False, f"{net_dir / HUB_CONF_FILE} missing ({net_dir} is {state}): the "
-                              "client would download the repo-link, which has none")
+        return Finding(
+            False,
+            f"{net_dir / HUB_CONF_FILE} missing ({net_dir} is {state}): the "
+            "client would download the repo-link, which has none",
+        )
     record = read_record(net_dir)
     if record is None:
         return Finding(False, f"{net_dir / HUB_CONF_FILE} is not ours ({describe(net_dir)})")
     if not (net_dir / PACKAGE_LINK / "factory.py").is_file():
-        return Finding(False, f"{net_dir / PACKAGE_LINK} does not lead to this package (was "
-                              f"{record.package} removed?); run hub-install again")
+        return Finding(
+            False,
+            f"{net_dir / PACKAGE_LINK} does not lead to this package (was "
+            f"{record.package} removed?); run hub-install again",
+        )
     try:
         arch = variant_key(card.model_name)
     except GhostnetHubError as error:
         return Finding(False, str(error))
-    stale = "" if record.version == __version__ else \
-        f"; installed by ghostnet-hub {record.version}, this is {__version__}: run it again"
+    stale = (
+        ""
+        if record.version == __version__
+        else f"; installed by ghostnet-hub {record.version}, this is {__version__}: run it again"
+    )
     how = "symlink to" if record.mode == "symlink" else "copy of"
-    return Finding(True, f"{net_dir / HUB_CONF_FILE} ({how} {record.package}, builds "
-                         f"{arch}{stale})")
+    return Finding(
+        True, f"{net_dir / HUB_CONF_FILE} ({how} {record.package}, builds {arch}{stale})"
+    )
 
 
 def client_asset_id(card: ModelCard) -> int:
     """The asset the client restores: ``check.py`` sets ``asset-id`` to the index of the last
     ``ckpt`` asset, 0 when there is none, and ``CellInfo`` reads it."""
-    return max((number for number, asset in enumerate(card.assets)
-                if asset.file_format == "ckpt"), default=0)
+    return max(
+        (number for number, asset in enumerate(card.assets) if asset.file_format == "ckpt"),
+        default=0,
+    )
 
 
 def client_notes(card_file: Path, card: ModelCard) -> List[str]:
@@ -677,16 +765,20 @@ def client_notes(card_file: Path, card: ModelCard) -> List[str]:
     load, so the client needs the network even with everything cached."""
     text = card_file.read_text(encoding="utf-8")
     marks = [number for number, line in enumerate(text.splitlines()) if line.startswith("---")]
-    header = "\n".join(text.splitlines()[marks[0] + 1:marks[1]])
+    header = "\n".join(text.splitlines()[marks[0] + 1 : marks[1]])
     root = yaml.compose(header, Loader=yaml.SafeLoader)
     keys = {key.value for key, _ in root.value} if isinstance(root, yaml.MappingNode) else set()
     notes = []
     missing = [name for name in CLIENT_REQUIRED_FIELDS if name not in keys]
     if missing:
-        notes.append(f"its card check requires {' and '.join(missing)}, which {card_file.name} "
-                     "lacks")
-    outside = [link for link in (card.repo_link, *(asset.link for asset in card.assets))
-               if not any(link.startswith(allowed + "/") for allowed in CLIENT_ALLOWED_LINKS)]
+        notes.append(
+            f"its card check requires {' and '.join(missing)}, which {card_file.name} lacks"
+        )
+    outside = [
+        link
+        for link in (card.repo_link, *(asset.link for asset in card.assets))
+        if not any(link.startswith(allowed + "/") for allowed in CLIENT_ALLOWED_LINKS)
+    ]
     if outside:
         notes.append(f"its host allow-list has no {', '.join(outside)}")
     return notes
@@ -700,9 +792,15 @@ def _check_checkpoint(card: ModelCard, target: Path) -> Tuple[Finding, bool]:
     asset = card.assets[client_asset_id(card)]
     path = target / os.path.basename(asset.link.split("/")[-1])
     if not path.is_file():
-        return Finding(False, f"{path} not cached: the client downloads {asset.link} on the "
-                              "first load and checks its sha256"), False
+        return Finding(
+            False,
+            f"{path} not cached: the client downloads {asset.link} on the "
+            "first load and checks its sha256",
+        ), False
     if verify(path, asset.sha256) is None:
-        return Finding(False, f"{path}: sha256 is not the card's {asset.sha256}; the client "
-                              "would restore it unchecked. Delete it"), True
+        return Finding(
+            False,
+            f"{path}: sha256 is not the card's {asset.sha256}; the client "
+            "would restore it unchecked. Delete it",
+        ), True
     return Finding(True, f"{path} (sha256 matches the card)"), True

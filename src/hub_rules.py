@@ -23,6 +23,7 @@ This module holds the rest of the gate, which only a card that is submitted must
 The hub's validator also opens every link and checks it against a host allow-list; that
 needs the network and is left to the hub's CI (see the README).
 """
+
 from __future__ import annotations
 
 import difflib
@@ -38,8 +39,9 @@ TWIN_SUFFIX = "cn"
 """The hub's Chinese-twin test: a card file stem ending in these letters (``..._cn``)."""
 SUGGESTIONS = 3
 
-_SUGGESTABLE = {name.lower(): name for name in sorted(HUB_DATASETS)
-                if DATASET_SEPARATOR not in name}
+_SUGGESTABLE = {
+    name.lower(): name for name in sorted(HUB_DATASETS) if DATASET_SEPARATOR not in name
+}
 """Accepted names that can stand alone (one holding ``_`` is always split), by lower case."""
 _REPO_HOST = re.compile(r"https?://.*.com")
 _REPO_PREFIX = re.compile(r"https?://(?:[-\w.]|%[\da-fA-F]{2})+")
@@ -58,11 +60,16 @@ def dataset_problem(value: str) -> Optional[str]:
     hints = []
     for part in unknown:
         near = nearest_datasets(part)
-        hints.append(f"{part!r} (nearest: {', '.join(near)})" if near
-                     else f"{part!r} (no accepted name is close)")
+        hints.append(
+            f"{part!r} (nearest: {', '.join(near)})"
+            if near
+            else f"{part!r} (no accepted name is close)"
+        )
     what = "is not one of" if len(parts) == 1 else "holds parts that are not among"
-    return (f"{value!r} {what} the hub's {len(HUB_DATASETS)} accepted data set names "
-            f"(exact case; join several with '{DATASET_SEPARATOR}'): {'; '.join(hints)}")
+    return (
+        f"{value!r} {what} the hub's {len(HUB_DATASETS)} accepted data set names "
+        f"(exact case; join several with '{DATASET_SEPARATOR}'): {'; '.join(hints)}"
+    )
 
 
 def nearest_datasets(name: str) -> List[str]:
@@ -78,15 +85,18 @@ def repo_link_problem(link: str) -> Optional[str]:
     """Why the hub's client cannot take ``link`` as a repository to clone; None if it can."""
     text = link.strip("<>").rstrip("/")
     prefixes = _REPO_PREFIX.findall(text)
-    shape = ("https://<host>.com/<owner>/<repo>, optionally with /tree/<branch> and a "
-             "folder below it")
+    shape = (
+        "https://<host>.com/<owner>/<repo>, optionally with /tree/<branch> and a folder below it"
+    )
     if not _REPO_HOST.search(text) or len(prefixes) != 1 or not text.startswith(prefixes[0]):
         return f"{link!r} is not a link to a repository on a .com git host ({shape})"
-    parts = text[len(prefixes[0]):].lstrip("/").split("/", 4)
+    parts = text[len(prefixes[0]) :].lstrip("/").split("/", 4)
     if len(parts) == 4 and parts[2] in _REPO_BRANCH_WORDS:
-        return (f"{link!r} names a branch but no folder: the hub's client clones the "
-                f"repository as {parts[1]!r} and then looks for mindspore_hub_conf.py in "
-                f"{parts[3]!r}; link the repository itself (its master branch) or a folder")
+        return (
+            f"{link!r} names a branch but no folder: the hub's client clones the "
+            f"repository as {parts[1]!r} and then looks for mindspore_hub_conf.py in "
+            f"{parts[3]!r}; link the repository itself (its master branch) or a folder"
+        )
     if len(parts) == 2 or (len(parts) == 5 and parts[2] in _REPO_BRANCH_WORDS):
         return None
     return f"{link!r} is not a repository or repository folder link ({shape})"
@@ -108,7 +118,7 @@ def english_twin(card_name: str) -> Optional[str]:
     """The card the hub checks in place of ``card_name`` (a file stem): ``x`` for ``x_cn``;
     None when ``card_name`` is not a Chinese twin."""
     if card_name.endswith(TWIN_SUFFIX):
-        return card_name[:-len(TWIN_SUFFIX) - 1]
+        return card_name[: -len(TWIN_SUFFIX) - 1]
     return None
 
 

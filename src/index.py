@@ -28,6 +28,7 @@ cache is read and no socket is opened. What comes from a server is parsed with b
 and depth (:mod:`.untrusted`); a malformed ``index.json`` entry is skipped and reported, and a
 card from a server may link only http(s) assets.
 """
+
 from __future__ import annotations
 
 import json
@@ -129,12 +130,15 @@ def locate(name: str, *, index: str, offline: bool, root: Path) -> CardLocation:
     parts = name.strip("/").split("/")
     if len(parts) == 2 and all(parts):
         return _newest(parts[0].lower(), parts[1].lower(), index=index, offline=offline, root=root)
-    raise HubNameError(name, f"expected a uid {SHAPES}, a short uid 'user/model-name', a "
-                             "card URL or a card file path")
+    raise HubNameError(
+        name,
+        f"expected a uid {SHAPES}, a short uid 'user/model-name', a card URL or a card file path",
+    )
 
 
-def fetch_card(location: CardLocation, *, root: Path, offline: bool,
-               force_reload: bool) -> Tuple[ModelCard, Path]:
+def fetch_card(
+    location: CardLocation, *, root: Path, offline: bool, force_reload: bool
+) -> Tuple[ModelCard, Path]:
     """The validated card at ``location`` and its path in the cache.
 
     A card from a local index is read afresh each time (and copied into the cache for later
@@ -191,8 +195,11 @@ def list_index(index: str, *, root: Path, offline: bool) -> List[IndexEntry]:
         return _list_folder(root)
     if not is_url(index):
         if not Path(index).is_dir():
-            raise HubNameError(index, "no such index folder (an index is a folder of "
-                                      "user/version/card.md files, or an http(s) URL)")
+            raise HubNameError(
+                index,
+                "no such index folder (an index is a folder of "
+                "user/version/card.md files, or an http(s) URL)",
+            )
         return _list_folder(Path(index))
     url = _join(index, INDEX_FILE)
     try:
@@ -219,13 +226,17 @@ def write_listing(index: Path) -> Path:
     return target
 
 
-def short_uid_matches(entries: Sequence[IndexEntry], user: str,
-                      model_name: str) -> List[IndexEntry]:
+def short_uid_matches(
+    entries: Sequence[IndexEntry], user: str, model_name: str
+) -> List[IndexEntry]:
     """The entries a short uid ``user/model-name`` could mean (case-insensitive), best first
     by :func:`.uid.newest_first`."""
-    matches = {entry.uid: entry for entry in entries
-               if entry.uid.split("/")[0].lower() == user.lower()
-               and entry.model_name.lower() == model_name.lower()}
+    matches = {
+        entry.uid: entry
+        for entry in entries
+        if entry.uid.split("/")[0].lower() == user.lower()
+        and entry.model_name.lower() == model_name.lower()
+    }
     return [matches[uid] for uid in newest_first(matches)]
 
 
@@ -233,8 +244,10 @@ def _newest(user: str, model_name: str, *, index: str, offline: bool, root: Path
     matches = short_uid_matches(list_index(index, root=root, offline=offline), user, model_name)
     if not matches:
         where = f"the cache {root}" if offline else f"the index {index}"
-        raise HubNameError(f"{user}/{model_name}", f"no card with model-name {model_name!r} "
-                                                    f"by user {user!r} in {where}")
+        raise HubNameError(
+            f"{user}/{model_name}",
+            f"no card with model-name {model_name!r} by user {user!r} in {where}",
+        )
     return locate(matches[0].uid, index=index, offline=offline, root=root)
 
 
@@ -252,20 +265,21 @@ def _location_from_url(url: str, index: str) -> CardLocation:
     url = _BLOB.sub(r"\1/raw/", url)
     base = index.rstrip("/") + "/"
     in_index = is_url(index) and url.startswith(base)
-    path = url[len(base):] if in_index else urlsplit(url).path
+    path = url[len(base) :] if in_index else urlsplit(url).path
     parts = [unquote(part) for part in path.split("/") if part]
     if not parts or not parts[-1].endswith(".md"):
         raise HubNameError(url, "a card URL ends in '<user>/[<device>/]<version>/<card>.md'")
     if not in_index:
         below_assets = len(parts) - parts[::-1].index(ASSETS_DIR) if ASSETS_DIR in parts else 0
         parts = parts[below_assets:] if below_assets else parts[-3:]
-    parts[-1] = parts[-1][:-len(".md")]
+    parts[-1] = parts[-1][: -len(".md")]
     uid = uid_from_parts(parts, url)
     twin = english_twin(uid.card)
     if twin is None:
         return CardLocation(uid, url)
-    return CardLocation(Uid(uid.user, uid.version, twin, uid.device),
-                        f"{url.rsplit('/', 1)[0]}/{quote(twin)}.md")
+    return CardLocation(
+        Uid(uid.user, uid.version, twin, uid.device), f"{url.rsplit('/', 1)[0]}/{quote(twin)}.md"
+    )
 
 
 def _fetch_text(url: str, root: Path) -> str:
@@ -295,9 +309,12 @@ def _remote_card(card: ModelCard, origin: str) -> ModelCard:
     """
     for asset in card.assets:
         if not is_url(asset.link):
-            raise CardError(origin, f"{asset.link!r}: a card served over the network may "
-                                    "only link http(s) assets, never a local file",
-                            field="asset-link")
+            raise CardError(
+                origin,
+                f"{asset.link!r}: a card served over the network may "
+                "only link http(s) assets, never a local file",
+                field="asset-link",
+            )
     return card
 
 
@@ -326,9 +343,13 @@ def _card_files(folder: Path) -> List[Tuple[List[str], str]]:
                 continue
             if len(parts) < 3 and child.is_dir(follow_symlinks=False):
                 pending.append((parts + [child.name], child.path))
-            elif (len(parts) in (2, 3) and child.name.endswith(".md")
-                  and child.name not in NOT_CARDS and child.is_file()):
-                found.append((parts + [child.name[:-len(".md")]], child.path))
+            elif (
+                len(parts) in (2, 3)
+                and child.name.endswith(".md")
+                and child.name not in NOT_CARDS
+                and child.is_file()
+            ):
+                found.append((parts + [child.name[: -len(".md")]], child.path))
     return found
 
 
@@ -348,7 +369,7 @@ def _model_name_of(path: str) -> str:
                 break
             inside = True
         elif inside and line.startswith(prefix):
-            return _plain_value(line[len(prefix):])
+            return _plain_value(line[len(prefix) :])
     return ""
 
 
@@ -370,16 +391,23 @@ def _parse_listing(text: str, source: str) -> List[IndexEntry]:
     listing = load_json(text, source)
     cards = listing.get("cards") if isinstance(listing, dict) else None
     if not isinstance(cards, list):
-        raise CardError(source, "not a card listing: expected {\"cards\": [...]}",
-                        field="cards")
+        raise CardError(source, 'not a card listing: expected {"cards": [...]}', field="cards")
     entries = []
     for number, card in enumerate(cards, start=1):
         uid = card.get("uid") if isinstance(card, dict) else None
         name = card.get("model-name") if isinstance(card, dict) else None
-        if not (isinstance(uid, str) and isinstance(name, str) and name and is_uid(uid)
-                and all(_UID_PART.fullmatch(part) for part in uid.strip("/").split("/"))):
-            warnings.warn(f"skipped entry {number} of {source}: expected a uid {SHAPES} and "
-                          "a model-name", SkippedEntryWarning, stacklevel=2)
+        if not (
+            isinstance(uid, str)
+            and isinstance(name, str)
+            and name
+            and is_uid(uid)
+            and all(_UID_PART.fullmatch(part) for part in uid.strip("/").split("/"))
+        ):
+            warnings.warn(
+                f"skipped entry {number} of {source}: expected a uid {SHAPES} and a model-name",
+                SkippedEntryWarning,
+                stacklevel=2,
+            )
             continue
         entries.append(IndexEntry(uid, name))
     return entries
@@ -389,4 +417,3 @@ def _join(index: str, relative: str) -> str:
     if is_url(index):
         return f"{index.rstrip('/')}/{relative}"
     return str(Path(index) / relative)
-

@@ -16,6 +16,7 @@ orders above the first and many below float32 overflow (3.4e38).
 
 Free of MindSpore: it works on numpy arrays, so the ONNX Runtime path can use it.
 """
+
 from __future__ import annotations
 
 from typing import Iterable, Iterator, Mapping, Optional, Tuple
@@ -49,8 +50,10 @@ def weights_problem(params: Iterable[NamedArray]) -> Optional[str]:
             if scale > BN_STATISTIC_LIMIT and (worst is None or scale > worst[0]):
                 worst = (scale, f"BatchNorm statistic {name} reaches {peak:.3g}")
     if worst is not None:
-        return (f"{worst[1]} (variance limit {BN_STATISTIC_LIMIT:.0e}): training diverged, "
-                "and activations overflow float32")
+        return (
+            f"{worst[1]} (variance limit {BN_STATISTIC_LIMIT:.0e}): training diverged, "
+            "and activations overflow float32"
+        )
     return None
 
 

@@ -10,6 +10,7 @@ size.
 
 Writing needs the ``onnx`` package (the ``onnx`` extra); reading needs only onnxruntime.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,8 +40,9 @@ def embed_record(model: "onnx.ModelProto", record: WeightsRecord) -> None:
     model.metadata_props.extend(kept)
     entry = model.metadata_props.add()
     entry.key = METADATA_KEY
-    entry.value = json.dumps({"version": METADATA_VERSION, "record": record.to_dict()},
-                             ensure_ascii=False)
+    entry.value = json.dumps(
+        {"version": METADATA_VERSION, "record": record.to_dict()}, ensure_ascii=False
+    )
 
 
 def make_batch_dynamic(model: "onnx.ModelProto") -> None:
@@ -86,11 +88,11 @@ def check_batch_dynamic(path: Path, image_size: int) -> None:
     name = session.get_inputs()[0].name
     try:
         together = session.run(None, {name: images})[0]
-        alone = np.concatenate([session.run(None, {name: images[i:i + 1]})[0]
-                                for i in range(3)])
+        alone = np.concatenate([session.run(None, {name: images[i : i + 1]})[0] for i in range(3)])
     except Exception as error:  # onnxruntime raises its own untyped exceptions
-        raise BackendError(f"{path}: the exported graph does not take a free batch axis "
-                           f"({error})") from error
+        raise BackendError(
+            f"{path}: the exported graph does not take a free batch axis ({error})"
+        ) from error
     if not np.allclose(together, alone, rtol=1e-3, atol=1e-4):
         raise BackendError(f"{path}: rows of a batch of 3 differ from the same rows alone")
 
@@ -104,14 +106,14 @@ def ort_session(path: Path, threads: int = 0) -> "onnxruntime.InferenceSession":
     try:
         import onnxruntime  # pylint: disable=import-outside-toplevel
     except ImportError as error:
-        raise BackendError("ONNX models run on onnxruntime: pip install "
-                           "'ghostnet-hub[onnx]'") from error
+        raise BackendError(
+            "ONNX models run on onnxruntime: pip install 'ghostnet-hub[onnx]'"
+        ) from error
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads or (os.cpu_count() or 1)
     options.log_severity_level = 3
     try:
-        return onnxruntime.InferenceSession(str(path), options,
-                                            providers=["CPUExecutionProvider"])
+        return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as error:  # onnxruntime raises its own untyped exceptions
         raise BackendError(f"{path}: ONNX Runtime cannot load it ({error})") from error
 
@@ -125,17 +127,18 @@ def read_record(session: "onnxruntime.InferenceSession", source: str) -> Weights
     """
     raw = session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
     if raw is None:
-        raise ModelSpecError(f"{source}: this ONNX file does not say its classes and "
-                             "preprocessing; use one written by `ghostnet quantize` "
-                             "(or a checkpoint)")
+        raise ModelSpecError(
+            f"{source}: this ONNX file does not say its classes and "
+            "preprocessing; use one written by `ghostnet quantize` "
+            "(or a checkpoint)"
+        )
     try:
         meta: Dict[str, Any] = json.loads(raw)
         if meta.get("version") != METADATA_VERSION:
             raise ValueError(f"version {meta.get('version')!r}, expected {METADATA_VERSION}")
         return WeightsRecord.from_dict(meta["record"])
     except (ValueError, KeyError, TypeError, AttributeError) as error:
-        raise ModelSpecError(f"{source}: malformed {METADATA_KEY} metadata ({error})") \
-            from error
+        raise ModelSpecError(f"{source}: malformed {METADATA_KEY} metadata ({error})") from error
 
 
 class OnnxFileRunner:
@@ -160,10 +163,10 @@ class OnnxFileRunner:
         size = self.fixed_batch
         outputs = []
         for start in range(0, len(images), size):
-            chunk = images[start:start + size]
+            chunk = images[start : start + size]
             padded = np.zeros((size,) + images.shape[1:], np.float32)
-            padded[:len(chunk)] = chunk
-            outputs.append(self._session.run(None, {self._input: padded})[0][:len(chunk)])
+            padded[: len(chunk)] = chunk
+            outputs.append(self._session.run(None, {self._input: padded})[0][: len(chunk)])
         return np.concatenate(outputs)
 
 

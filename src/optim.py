@@ -9,6 +9,7 @@
   a cosine decay to zero. ``Momentum`` indexes it with its ``global_step``, so the
   schedule's position is part of the optimizer state and survives a resume.
 """
+
 from __future__ import annotations
 
 import math
@@ -51,8 +52,7 @@ def freeze(net: GhostNet, *, backbone: bool = False, stages: int = 0) -> List[st
     if backbone:
         frozen = [p for p in net.trainable_params() if not p.name.startswith(f"{CLASSIFIER}.")]
     elif stages:
-        prefixes = STEM_PREFIXES + tuple(prefix for stage in available[:stages]
-                                         for prefix in stage)
+        prefixes = STEM_PREFIXES + tuple(prefix for stage in available[:stages] for prefix in stage)
         frozen = [p for p in net.trainable_params() if p.name.startswith(prefixes)]
     else:
         frozen = []
@@ -81,13 +81,17 @@ def warmup_cosine(base_lr: float, total_steps: int, warmup_steps: int) -> List[f
     warmup_steps = max(0, min(warmup_steps, total_steps - 1))
     rates = [base_lr * (step + 1) / warmup_steps for step in range(warmup_steps)]
     decay_steps = total_steps - warmup_steps
-    rates += [0.5 * base_lr * (1.0 + math.cos(math.pi * step / decay_steps))
-              for step in range(decay_steps)]
+    rates += [
+        0.5 * base_lr * (1.0 + math.cos(math.pi * step / decay_steps))
+        for step in range(decay_steps)
+    ]
     return rates
 
 
-def momentum_optimizer(params: Sequence[Parameter], rates: Sequence[float], *,
-                       momentum: float, weight_decay: float) -> nn.Momentum:
+def momentum_optimizer(
+    params: Sequence[Parameter], rates: Sequence[float], *, momentum: float, weight_decay: float
+) -> nn.Momentum:
     """SGD with momentum over ``params``, with :func:`param_groups` and the per-step rates."""
-    return nn.Momentum(param_groups(params, weight_decay), learning_rate=list(rates),
-                       momentum=momentum)
+    return nn.Momentum(
+        param_groups(params, weight_decay), learning_rate=list(rates), momentum=momentum
+    )

@@ -16,6 +16,7 @@ the cold start short.
 Images are decoded one by one; one that fails becomes a :class:`Prediction` with an error
 and the batch goes on. Results come back in input order.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -28,8 +29,13 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, List, Optional, 
 
 import numpy as np
 
-from .errors import (BackendError, ImageError, ModelSpecError, NonFiniteOutputError,
-                     UnstableWeightsError)
+from .errors import (
+    BackendError,
+    ImageError,
+    ModelSpecError,
+    NonFiniteOutputError,
+    UnstableWeightsError,
+)
 from .export import export_entry
 from .numerics import named_arrays, non_finite_rows, weights_problem
 from .onnx_model import ONNX_SUFFIX, load_model_file
@@ -65,8 +71,9 @@ def choose_backend(name: str) -> str:
     if name == "auto":
         return "onnxruntime" if has_ort else "mindspore"
     if name == "onnxruntime" and not has_ort:
-        raise BackendError("--backend onnxruntime needs onnxruntime: "
-                           "pip install 'ghostnet-hub[onnx]'")
+        raise BackendError(
+            "--backend onnxruntime needs onnxruntime: pip install 'ghostnet-hub[onnx]'"
+        )
     if name not in BACKENDS:
         raise BackendError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
     return name
@@ -87,8 +94,15 @@ class Predictor:
         CheckpointError: the checkpoint does not fit ``spec.arch``.
     """
 
-    def __init__(self, spec: ResolvedWeights, *, backend: str, batch_size: int, cache_dir: Path,
-                 max_pixels: int = MAX_PIXELS) -> None:
+    def __init__(
+        self,
+        spec: ResolvedWeights,
+        *,
+        backend: str,
+        batch_size: int,
+        cache_dir: Path,
+        max_pixels: int = MAX_PIXELS,
+    ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.spec = spec
@@ -136,8 +150,9 @@ class Predictor:
                 pending, loaded = [], 0
         yield from self._flush(pending, topk)
 
-    def _flush(self, pending: Sequence[Tuple[str, Optional[np.ndarray], Optional[str]]],
-               topk: int) -> Iterator[Prediction]:
+    def _flush(
+        self, pending: Sequence[Tuple[str, Optional[np.ndarray], Optional[str]]], topk: int
+    ) -> Iterator[Prediction]:
         arrays = [array for _, array, _ in pending if array is not None]
         logits = self._run(np.stack(arrays)) if arrays else np.zeros((0, 1), np.float32)
         bad = non_finite_rows(logits)
@@ -147,7 +162,8 @@ class Predictor:
             raise NonFiniteOutputError(
                 f"{self.spec.source}: the model gives non-finite outputs (NaN or infinity) for "
                 f"{len(bad)} input(s) ({shown}{', ...' if len(bad) > 3 else ''}); its weights "
-                "are broken, as after a diverged training run")
+                "are broken, as after a diverged training run"
+            )
         probs = iter(softmax(logits))
         for path, array, error in pending:
             if array is None:
@@ -194,14 +210,16 @@ class OrtRunner:
         try:
             import onnxruntime  # pylint: disable=import-outside-toplevel
         except ImportError as error:
-            raise BackendError("the onnxruntime backend needs onnxruntime: "
-                               "pip install 'ghostnet-hub[onnx]'") from error
+            raise BackendError(
+                "the onnxruntime backend needs onnxruntime: pip install 'ghostnet-hub[onnx]'"
+            ) from error
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or (os.cpu_count() or 1)
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
         try:
-            self._session = onnxruntime.InferenceSession(str(model), options,
-                                                         providers=["CPUExecutionProvider"])
+            self._session = onnxruntime.InferenceSession(
+                str(model), options, providers=["CPUExecutionProvider"]
+            )
         except Exception as error:  # onnxruntime raises its own untyped exceptions
             raise BackendError(f"{model}: ONNX Runtime cannot load it ({error})") from error
         self._input = self._session.get_inputs()[0].name
@@ -211,7 +229,7 @@ class OrtRunner:
         """Logits ``(n, classes)`` for ``images`` ``(n, 3, H, W)``, ``n <= batch_size``."""
         batch = pad_batch(images, self.batch_size)
         outputs = self._session.run(None, {self._input: batch})
-        return np.asarray(outputs[0])[:len(images)]
+        return np.asarray(outputs[0])[: len(images)]
 
 
 class MindSporeRunner:
@@ -235,20 +253,27 @@ class MindSporeRunner:
     def __call__(self, images: np.ndarray) -> np.ndarray:
         """Logits ``(n, classes)`` for ``images`` ``(n, 3, H, W)``, ``n <= batch_size``."""
         batch = pad_batch(images, self.batch_size)
-        return np.asarray(self._forward(self._tensor(batch)).asnumpy())[:len(images)]
+        return np.asarray(self._forward(self._tensor(batch)).asnumpy())[: len(images)]
 
 
-def _onnxruntime(spec: ResolvedWeights, batch_size: int,
-                 cache_dir: Path) -> Tuple[WeightsRecord, Runner]:
+def _onnxruntime(
+    spec: ResolvedWeights, batch_size: int, cache_dir: Path
+) -> Tuple[WeightsRecord, Runner]:
     entry = export_entry(spec, batch_size, cache_dir)
     record = entry.record()
     if record is None:  # cache miss: the only step of this path that needs MindSpore
         from .export import export_optimized_onnx  # pylint: disable=import-outside-toplevel
+
         net, record = load_network(spec)
-        print(f"exporting to ONNX (once for this checkpoint and batch size {batch_size}; "
-              f"cached in {entry.model.parent})", file=sys.stderr, flush=True)
-        export_optimized_onnx(net, entry.model, batch_size=batch_size,
-                              image_size=record.preprocessing.crop)
+        print(
+            f"exporting to ONNX (once for this checkpoint and batch size {batch_size}; "
+            f"cached in {entry.model.parent})",
+            file=sys.stderr,
+            flush=True,
+        )
+        export_optimized_onnx(
+            net, entry.model, batch_size=batch_size, image_size=record.preprocessing.crop
+        )
         entry.write_sidecar(record)
     return record, OrtRunner(entry.model, batch_size)
 
@@ -283,11 +308,14 @@ def load_network(spec: ResolvedWeights) -> Tuple["nn.Cell", WeightsRecord]:
     if not spec.arch_known:  # a .ckpt named without --arch: the one it records
         recorded = read_meta(params, str(spec.checkpoint)).arch
         if recorded is None:
-            raise ModelSpecError(f"{spec.source}: the checkpoint does not record its "
-                                 "architecture; pass --arch NAME (for example --arch ghostnet)")
+            raise ModelSpecError(
+                f"{spec.source}: the checkpoint does not record its "
+                "architecture; pass --arch NAME (for example --arch ghostnet)"
+            )
         arch, known = recorded, base_record(recorded)
-    net = network_from_params(arch, params, source=str(spec.checkpoint), record=known,
-                              sha256=spec.sha256)
+    net = network_from_params(
+        arch, params, source=str(spec.checkpoint), record=known, sha256=spec.sha256
+    )
     record = net.pretrained_cfg
     assert record is not None  # network_from_params always sets it
     return net, record

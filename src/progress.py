@@ -3,6 +3,7 @@
 Every bar of the package comes from :func:`progress_bar`, so that a log file or a pipe gets
 no ``\\r`` updates (the commands print a line per epoch or per result there instead).
 """
+
 from __future__ import annotations
 
 import sys

@@ -37,6 +37,7 @@ were killed (see :mod:`.atomic`). Names are checked up front with the rules the 
 loads by, so a publish never writes a card that cannot be loaded, and weights with NaN,
 infinities or exploded BatchNorm statistics are refused (:mod:`.numerics`).
 """
+
 from __future__ import annotations
 
 import datetime
@@ -58,8 +59,7 @@ from .factory import network_from_params
 from .hub_rules import dataset_problem, hub_problems
 from .index import INDEX_FILE, write_listing
 from .numerics import named_arrays, weights_problem
-from .registry import (IMAGENET_PREPROCESSING, VARIANTS, CheckpointMeta, meta_entries,
-                       read_meta)
+from .registry import IMAGENET_PREPROCESSING, VARIANTS, CheckpointMeta, meta_entries, read_meta
 from .run_log import METRICS_FILE, Row, read_metrics
 
 ASSETS_FOLDER = "assets"
@@ -137,13 +137,23 @@ def publish(request: PublishRequest) -> PublishResult:
     uid = f"{request.user}/{request.version}/{card_name}"
     _check_loadable(request, card_name)
     request.index.mkdir(parents=True, exist_ok=True)
-    with exclusive_lock(request.index / LOCK_FILE), \
-            tempfile.TemporaryDirectory(prefix="ghostnet-publish-") as scratch:
-        weights, num_classes = _weights_only(params, meta, model_name, source,
-                                             Path(scratch) / "weights.ckpt")
-        return _publish_weights(request, weights, uid=uid, card_path=card_path,
-                                card_name=card_name, model_name=model_name, meta=meta,
-                                num_classes=num_classes)
+    with (
+        exclusive_lock(request.index / LOCK_FILE),
+        tempfile.TemporaryDirectory(prefix="ghostnet-publish-") as scratch,
+    ):
+        weights, num_classes = _weights_only(
+            params, meta, model_name, source, Path(scratch) / "weights.ckpt"
+        )
+        return _publish_weights(
+            request,
+            weights,
+            uid=uid,
+            card_path=card_path,
+            card_name=card_name,
+            model_name=model_name,
+            meta=meta,
+            num_classes=num_classes,
+        )
 
 
 def _check_loadable(request: PublishRequest, card_name: str) -> None:
@@ -159,8 +169,10 @@ def _check_loadable(request: PublishRequest, card_name: str) -> None:
         cache.card_path(request.user, request.version, card_name, root=request.index)
         cache.safe_asset_name(f"{request.asset_base_url.rstrip('/')}/{asset_name}")
     except (CachePathError, UnsafeAssetNameError) as error:
-        raise PublishError(f"{request.user}/{request.version}/{card_name}: the hub client "
-                           f"could not load it ({error})") from error
+        raise PublishError(
+            f"{request.user}/{request.version}/{card_name}: the hub client "
+            f"could not load it ({error})"
+        ) from error
 
 
 def _update_listing(index: Path) -> bool:
@@ -170,9 +182,17 @@ def _update_listing(index: Path) -> bool:
     return write_listing(index).read_bytes() != before
 
 
-def _publish_weights(request: PublishRequest, weights: Path, *, uid: str, card_path: Path,
-                     card_name: str, model_name: str, meta: CheckpointMeta,
-                     num_classes: int) -> PublishResult:
+def _publish_weights(
+    request: PublishRequest,
+    weights: Path,
+    *,
+    uid: str,
+    card_path: Path,
+    card_name: str,
+    model_name: str,
+    meta: CheckpointMeta,
+    num_classes: int,
+) -> PublishResult:
     """Put ``weights`` (the file to publish) and its card into the index; called under the
     index's lock, so the temporaries of killed publishes can go first."""
     source = Path(request.checkpoint)
@@ -185,11 +205,20 @@ def _publish_weights(request: PublishRequest, weights: Path, *, uid: str, card_p
     existing = _published_sha256(card_path)
     asset_digest = sha256_file(asset_path) if asset_path.is_file() else None
     if existing == digest and asset_digest == digest and request.int8 is None:
-        return PublishResult(uid, card_path, asset_path, digest, changed=False, size=size,
-                             listing_updated=_update_listing(request.index))
+        return PublishResult(
+            uid,
+            card_path,
+            asset_path,
+            digest,
+            changed=False,
+            size=size,
+            listing_updated=_update_listing(request.index),
+        )
     if existing is not None and existing != digest and not request.force:
-        raise PublishError(f"{card_path}: already publishes a different checkpoint "
-                           f"(sha256 {existing}); pass --force to replace it")
+        raise PublishError(
+            f"{card_path}: already publishes a different checkpoint "
+            f"(sha256 {existing}); pass --force to replace it"
+        )
     if asset_digest is not None and asset_digest != digest and not request.force:
         raise PublishError(f"{asset_path}: exists with different bytes; pass --force")
 
@@ -201,8 +230,13 @@ def _publish_weights(request: PublishRequest, weights: Path, *, uid: str, card_p
     if request.int8 is not None:
         int8_digest = _int8_digest(request.int8, model_name)
         int8_name = f"{int8_digest[:HASH_PREFIX_DIGITS]}_{card_name}_int8.onnx"
-        assets.append(CardAsset(file_format="onnx", sha256=int8_digest,
-                                link=f"{request.asset_base_url.rstrip('/')}/{int8_name}"))
+        assets.append(
+            CardAsset(
+                file_format="onnx",
+                sha256=int8_digest,
+                link=f"{request.asset_base_url.rstrip('/')}/{int8_name}",
+            )
+        )
         int8_copy = (request.int8, asset_path.with_name(int8_name))
     card = ModelCard(
         source=str(card_path),
@@ -235,8 +269,15 @@ def _publish_weights(request: PublishRequest, weights: Path, *, uid: str, card_p
     if int8_copy is not None:
         copy_file(*int8_copy)
     write_text(card_path, text)
-    return PublishResult(uid, card_path, asset_path, digest, changed=True, size=size,
-                         listing_updated=_update_listing(request.index))
+    return PublishResult(
+        uid,
+        card_path,
+        asset_path,
+        digest,
+        changed=True,
+        size=size,
+        listing_updated=_update_listing(request.index),
+    )
 
 
 def _check_dataset(dataset: str, local: bool) -> None:
@@ -245,8 +286,10 @@ def _check_dataset(dataset: str, local: bool) -> None:
         raise PublishError(f"--dataset {dataset!r}: give the training data set's name")
     reason = None if local else dataset_problem(dataset)
     if reason:
-        raise PublishError(f"--dataset (the card's train-dataset): {reason}. A project-local "
-                           "index may take another name with --local-dataset")
+        raise PublishError(
+            f"--dataset (the card's train-dataset): {reason}. A project-local "
+            "index may take another name with --local-dataset"
+        )
 
 
 def _check_card(card: ModelCard, local: bool) -> None:
@@ -262,8 +305,9 @@ def _name_part(dataset: str) -> str:
     return _NOT_IN_NAMES.sub("", dataset.lower()).strip("._")
 
 
-def _weights_only(params: ParamDict, meta: CheckpointMeta, model_name: str, source: Path,
-                  target: Path) -> Tuple[Path, int]:
+def _weights_only(
+    params: ParamDict, meta: CheckpointMeta, model_name: str, source: Path, target: Path
+) -> Tuple[Path, int]:
     """Write to ``target`` what inference and fine-tuning need: the network's parameters
     (restored strictly, so a checkpoint that does not fit fails here) and the arch, class
     names and image size; no optimizer state. Returns the path and the number of classes."""
@@ -276,11 +320,12 @@ def _weights_only(params: ParamDict, meta: CheckpointMeta, model_name: str, sour
 def _model_name(name: Optional[str], recorded: Optional[str], source: Path) -> str:
     chosen = name if name is not None else recorded
     if chosen is None:
-        raise PublishError(f"{source}: records no arch; pass --name (one of "
-                           f"{', '.join(VARIANTS)})")
+        raise PublishError(f"{source}: records no arch; pass --name (one of {', '.join(VARIANTS)})")
     if chosen.lower() not in VARIANTS:
-        raise PublishError(f"--name {chosen!r}: the hub client builds the network from the "
-                           f"card's model-name, so it must be one of {', '.join(VARIANTS)}")
+        raise PublishError(
+            f"--name {chosen!r}: the hub client builds the network from the "
+            f"card's model-name, so it must be one of {', '.join(VARIANTS)}"
+        )
     if recorded is not None and recorded != chosen.lower():
         raise PublishError(f"--name {chosen!r}: {source} was trained as {recorded!r}")
     return chosen.lower()
@@ -294,18 +339,25 @@ def _int8_digest(path: Path, model_name: str) -> str:
     try:
         record = read_record(ort_session(path, threads=1), str(path))
     except GhostnetHubError as error:
-        raise PublishError(f"--int8 {path}: not an ONNX model of ghostnet quantize "
-                           f"({error})") from error
+        raise PublishError(
+            f"--int8 {path}: not an ONNX model of ghostnet quantize ({error})"
+        ) from error
     if record.arch != model_name:
         raise PublishError(f"--int8 {path}: a model of {record.arch}, not {model_name}")
     return sha256_file(path)
 
 
 def _check_part(label: str, part: str) -> None:
-    if not part or part.startswith(".") or any(c in part for c in "/\\:") or \
-            any(c.isspace() for c in part):
-        raise PublishError(f"--{label} {part!r}: must be a single path part without '/', "
-                           "'\\', ':' or spaces, not starting with '.'")
+    if (
+        not part
+        or part.startswith(".")
+        or any(c in part for c in "/\\:")
+        or any(c.isspace() for c in part)
+    ):
+        raise PublishError(
+            f"--{label} {part!r}: must be a single path part without '/', "
+            "'\\', ':' or spaces, not starting with '.'"
+        )
 
 
 def _published_sha256(card_path: Path) -> Optional[str]:
@@ -315,8 +367,9 @@ def _published_sha256(card_path: Path) -> Optional[str]:
     try:
         card = load_card(card_path)
     except CardError as error:
-        raise PublishError(f"{card_path}: an unreadable card is in the way ({error}); "
-                           "remove it or pass --force") from error
+        raise PublishError(
+            f"{card_path}: an unreadable card is in the way ({error}); remove it or pass --force"
+        ) from error
     return card.assets[0].sha256 if card.assets else ""
 
 
@@ -331,37 +384,55 @@ def _evaluation(metrics: Sequence[Row]) -> Optional[str]:
     return f"top1acc{best['val_top1'] * 100:.2f} | top5acc{best['val_top5'] * 100:.2f}"
 
 
-def _body(uid: str, model_name: str, names: Sequence[str], image_size: Optional[int],
-          metrics: Sequence[Row], num_classes: int, size: int) -> str:
+def _body(
+    uid: str,
+    model_name: str,
+    names: Sequence[str],
+    image_size: Optional[int],
+    metrics: Sequence[Row],
+    num_classes: int,
+    size: int,
+) -> str:
     sized = IMAGENET_PREPROCESSING.at_size(image_size)
     resize, crop = sized.resize, sized.crop
     mean = ", ".join(f"{m / 255:.3f}" for m in IMAGENET_PREPROCESSING.mean)
     std = ", ".join(f"{s / 255:.3f}" for s in IMAGENET_PREPROCESSING.std)
     lines: List[str] = [
-        "## Usage", "",
+        "## Usage",
+        "",
         "With the MindSpore Hub client, which passes only your arguments to the network's",
-        f"`create_network`, give the number of classes ({num_classes}):", "",
+        f"`create_network`, give the number of classes ({num_classes}):",
+        "",
         "```python",
         "import mindspore_hub",
         "",
         f'net = mindspore_hub.load("{uid}", {num_classes})',
         "net.set_train(False)",
-        "```", "",
-        "With this module's client, which reads the number from the checkpoint:", "",
+        "```",
+        "",
+        "With this module's client, which reads the number from the checkpoint:",
+        "",
         "```python",
         "from ghostnet_hub import hub",
         "",
         f'net = hub.load("{uid}")',
-        "```", "",
-        f"Fine-tune it further with `ghostnet finetune --model {uid} ...`.", "",
-        "## Checkpoint", "",
-        f"{size:,} bytes ({size / 2 ** 20:.1f} MiB): the network's parameters with its class "
-        "names, image size and arch; no optimizer state.", "",
-        "## Input preprocessing", "",
+        "```",
+        "",
+        f"Fine-tune it further with `ghostnet finetune --model {uid} ...`.",
+        "",
+        "## Checkpoint",
+        "",
+        f"{size:,} bytes ({size / 2**20:.1f} MiB): the network's parameters with its class "
+        "names, image size and arch; no optimizer state.",
+        "",
+        "## Input preprocessing",
+        "",
         f"Decode as RGB, resize the shorter side to {resize} pixels "
         f"({IMAGENET_PREPROCESSING.interpolation}), crop the central {crop}x{crop} square, "
-        f"normalize with mean ({mean}) x 255 and std ({std}) x 255, then HWC to CHW.", "",
-        "## Labels", "",
+        f"normalize with mean ({mean}) x 255 and std ({std}) x 255, then HWC to CHW.",
+        "",
+        "## Labels",
+        "",
     ]
     if names:
         lines.append(f"{len(names)} classes; output index `i` is:")
@@ -373,16 +444,25 @@ def _body(uid: str, model_name: str, names: Sequence[str], image_size: Optional[
     if metrics:
         best = _best(metrics)
         assert best is not None
-        lines += [f"Best val top-1 {best['val_top1']:.4f} (epoch {int(best['epoch'])}), "
-                  f"from `{METRICS_FILE}` of the fine-tuning run:", "",
-                  "| epoch | train loss | val loss | val top-1 | val top-5 |",
-                  "| --- | --- | --- | --- | --- |"]
-        lines += [f"| {int(r['epoch'])} | {r['train_loss']:.4f} | {r['val_loss']:.4f} | "
-                  f"{r['val_top1']:.4f} | {r['val_top5']:.4f} |" for r in metrics]
+        lines += [
+            f"Best val top-1 {best['val_top1']:.4f} (epoch {int(best['epoch'])}), "
+            f"from `{METRICS_FILE}` of the fine-tuning run:",
+            "",
+            "| epoch | train loss | val loss | val top-1 | val top-5 |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        lines += [
+            f"| {int(r['epoch'])} | {r['train_loss']:.4f} | {r['val_loss']:.4f} | "
+            f"{r['val_top1']:.4f} | {r['val_top5']:.4f} |"
+            for r in metrics
+        ]
     else:
         lines.append("No metrics.csv was found beside the checkpoint.")
-    lines += ["", f"The network is `{model_name}` (this module's `create_network`), with a "
-                  f"{len(names) or 'checkpoint-sized'}-class head."]
+    lines += [
+        "",
+        f"The network is `{model_name}` (this module's `create_network`), with a "
+        f"{len(names) or 'checkpoint-sized'}-class head.",
+    ]
     return "\n".join(lines)
 
 
@@ -390,8 +470,10 @@ def describe(result: PublishResult) -> str:
     """One line for the user: what was published, or that nothing changed."""
     if not result.changed:
         done = f"{INDEX_FILE} brought up to date" if result.listing_updated else "nothing to do"
-        return (f"{result.uid}: already published with the same bytes "
-                f"(sha256 {result.sha256}); {done}")
-    return (f"{result.uid}: published {result.asset_path.name} ({result.size:,} bytes, "
-            f"sha256 {result.sha256}); card {result.card_path}")
-
+        return (
+            f"{result.uid}: already published with the same bytes (sha256 {result.sha256}); {done}"
+        )
+    return (
+        f"{result.uid}: published {result.asset_path.name} ({result.size:,} bytes, "
+        f"sha256 {result.sha256}); card {result.card_path}"
+    )

@@ -12,6 +12,7 @@ Both models are then scored on a held-out class folder and timed at batch 1 and 
 same run, and the int8 file is written only if its top-1 is within ``max_drop`` points of
 the fp32 top-1 (or ``force`` says to write it anyway). Nothing is left behind on failure.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -101,11 +102,18 @@ class QuantizeReport:
         return (self.top1_fp32 - self.top1_int8) * 100.0
 
 
-def quantize_network(net: "nn.Cell", record: WeightsRecord, *,
-                     calibration: Path, eval_folder: Path, output: Path,
-                     max_drop: float = DEFAULT_MAX_DROP, force: bool = False,
-                     calibration_images: int = DEFAULT_CALIBRATION_IMAGES,
-                     scheme: Scheme = DEFAULT_SCHEME) -> QuantizeReport:
+def quantize_network(
+    net: "nn.Cell",
+    record: WeightsRecord,
+    *,
+    calibration: Path,
+    eval_folder: Path,
+    output: Path,
+    max_drop: float = DEFAULT_MAX_DROP,
+    force: bool = False,
+    calibration_images: int = DEFAULT_CALIBRATION_IMAGES,
+    scheme: Scheme = DEFAULT_SCHEME,
+) -> QuantizeReport:
     """Quantize ``net`` to int8, score and time both models, and write the int8 file.
 
     Args:
@@ -142,13 +150,17 @@ def quantize_network(net: "nn.Cell", record: WeightsRecord, *,
         int8_pred = _top1(int8_session, images)
         size = record.preprocessing.crop
         report = QuantizeReport(
-            output=None, calibration_images=len(calib), eval_images=len(images),
+            output=None,
+            calibration_images=len(calib),
+            eval_images=len(images),
             top1_fp32=float(np.mean(fp32_pred == targets)),
             top1_int8=float(np.mean(int8_pred == targets)),
             agreement=float(np.mean(fp32_pred == int8_pred)),
             speed_fp32=tuple(_speed(fp32_session, b, size) for b in SPEED_BATCHES),
             speed_int8=tuple(_speed(int8_session, b, size) for b in SPEED_BATCHES),
-            fp32_bytes=fp32.stat().st_size, int8_bytes=int8.stat().st_size)
+            fp32_bytes=fp32.stat().st_size,
+            int8_bytes=int8.stat().st_size,
+        )
         if report.drop > max_drop and not force:
             return report
         copy_file(int8, output)
@@ -169,8 +181,9 @@ def export_fp32(net: "nn.Cell", record: WeightsRecord, path: Path) -> Path:
     from .export import export_network  # pylint: disable=import-outside-toplevel
 
     size = record.preprocessing.crop
-    raw = export_network(net, path.with_name(f"raw-{path.name}"), "onnx", batch_size=1,
-                         image_size=size)
+    raw = export_network(
+        net, path.with_name(f"raw-{path.name}"), "onnx", batch_size=1, image_size=size
+    )
     model = onnx.load(str(raw))
     if model.opset_import[0].version < OPSET:  # per-channel QDQ needs DequantizeLinear's axis
         model = onnx.version_converter.convert_version(model, OPSET)
@@ -182,13 +195,13 @@ def export_fp32(net: "nn.Cell", record: WeightsRecord, path: Path) -> Path:
     return path
 
 
-def _quantize_file(fp32: Path, calib: np.ndarray, record: WeightsRecord, workdir: Path,
-                   scheme: Scheme) -> Path:
+def _quantize_file(
+    fp32: Path, calib: np.ndarray, record: WeightsRecord, workdir: Path, scheme: Scheme
+) -> Path:
     """Pre-process (fold BatchNorm, infer shapes) and quantize ``fp32`` to int8."""
     # pylint: disable=import-outside-toplevel
     import onnx
-    from onnxruntime.quantization import (CalibrationMethod, QuantFormat, QuantType,
-                                          quantize_static)
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     prepared = workdir / "prepared.onnx"
@@ -196,12 +209,16 @@ def _quantize_file(fp32: Path, calib: np.ndarray, record: WeightsRecord, workdir
     try:
         # ONNX shape inference suffices for a CNN; the symbolic one would need sympy.
         quant_pre_process(str(fp32), str(prepared), skip_symbolic_shape=True)
-        quantize_static(str(prepared), str(int8), _Reader(fp32, calib),
-                        quant_format=(QuantFormat.QDQ if scheme.format == "qdq"
-                                      else QuantFormat.QOperator),
-                        per_channel=scheme.per_channel,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=CalibrationMethod.MinMax)
+        quantize_static(
+            str(prepared),
+            str(int8),
+            _Reader(fp32, calib),
+            quant_format=(QuantFormat.QDQ if scheme.format == "qdq" else QuantFormat.QOperator),
+            per_channel=scheme.per_channel,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            calibrate_method=CalibrationMethod.MinMax,
+        )
     except Exception as error:  # the quantization tools raise untyped exceptions
         raise QuantizeError(f"ONNX Runtime could not quantize the model ({error})") from error
     model = onnx.load(str(int8))
@@ -216,7 +233,8 @@ class _Reader:
     def __init__(self, model: Path, arrays: np.ndarray) -> None:
         self._name = ort_session(model, threads=1).get_inputs()[0].name
         self._batches: Iterator[np.ndarray] = iter(
-            [arrays[i:i + EVAL_BATCH] for i in range(0, len(arrays), EVAL_BATCH)])
+            [arrays[i : i + EVAL_BATCH] for i in range(0, len(arrays), EVAL_BATCH)]
+        )
 
     def get_next(self) -> Optional[Dict[str, np.ndarray]]:
         """The next calibration batch, or None when all were given."""
@@ -241,8 +259,9 @@ def _calibration_arrays(folder: Path, transform: EvalTransform, limit: int) -> n
     return np.stack(arrays)
 
 
-def _eval_set(folder: Path, labels: Sequence[str], transform: EvalTransform) -> Tuple[
-        np.ndarray, np.ndarray]:
+def _eval_set(
+    folder: Path, labels: Sequence[str], transform: EvalTransform
+) -> Tuple[np.ndarray, np.ndarray]:
     """The eval images (preprocessed) and the model output index of each one's class."""
     from .data import scan_class_folders  # pylint: disable=import-outside-toplevel
 
@@ -250,9 +269,11 @@ def _eval_set(folder: Path, labels: Sequence[str], transform: EvalTransform) -> 
     index = {label: i for i, label in enumerate(labels)}
     unknown = [name for name in classes if name not in index]
     if unknown:
-        raise QuantizeError(f"{folder}: class folder(s) {', '.join(unknown)} name no class of "
-                            f"the model ({', '.join(labels[:10])}"
-                            f"{', ...' if len(labels) > 10 else ''})")
+        raise QuantizeError(
+            f"{folder}: class folder(s) {', '.join(unknown)} name no class of "
+            f"the model ({', '.join(labels[:10])}"
+            f"{', ...' if len(labels) > 10 else ''})"
+        )
     images = np.stack([transform(path) for path, _ in samples])
     targets = np.array([index[classes[label]] for _, label in samples])
     return images, targets
@@ -260,16 +281,17 @@ def _eval_set(folder: Path, labels: Sequence[str], transform: EvalTransform) -> 
 
 def _top1(session: "onnxruntime.InferenceSession", images: np.ndarray) -> np.ndarray:
     name = session.get_inputs()[0].name
-    logits = [session.run(None, {name: images[i:i + EVAL_BATCH]})[0]
-              for i in range(0, len(images), EVAL_BATCH)]
+    logits = [
+        session.run(None, {name: images[i : i + EVAL_BATCH]})[0]
+        for i in range(0, len(images), EVAL_BATCH)
+    ]
     return np.concatenate(logits).argmax(axis=1)
 
 
 def _speed(session: "onnxruntime.InferenceSession", batch: int, size: int) -> Speed:
     """Median time of one run at ``batch``, over as many runs as :data:`TIME_BUDGET_S` allows."""
     name = session.get_inputs()[0].name
-    feed = {name: np.random.default_rng(0).normal(size=(batch, 3, size, size)).astype(
-        np.float32)}
+    feed = {name: np.random.default_rng(0).normal(size=(batch, 3, size, size)).astype(np.float32)}
     session.run(None, feed)  # warm-up
     times: List[float] = []
     deadline = time.perf_counter() + TIME_BUDGET_S

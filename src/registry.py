@@ -67,8 +67,12 @@ VARIANTS: Dict[str, Variant] = {
     "ghostnet_nose": Variant(1.0, False, "GhostNet 1.0x without squeeze-and-excitation"),
     "ghostnet_050": Variant(0.5, True, "GhostNet 0.5x with SE: half the widths, for small devices"),
     "ghostnet_130": Variant(1.3, True, "GhostNet 1.3x with SE: wider, more accurate"),
-    "ghostnet_600": Variant(1.75, True, "GhostNet-600 (the model zoo's ghostnet_600m): h-swish, "
-                            "SE in every block, about 600M MACs", table="ghostnet_600"),
+    "ghostnet_600": Variant(
+        1.75,
+        True,
+        "GhostNet-600 (the model zoo's ghostnet_600m): h-swish, SE in every block, about 600M MACs",
+        table="ghostnet_600",
+    ),
 }
 """Every model name this module builds, keyed by the lowercase name the hub client passes."""
 MODEL_NAMES = tuple(VARIANTS)
@@ -159,8 +163,10 @@ class WeightsRecord:
         """
         if self.class_names is not None:
             if len(self.class_names) != self.num_classes:
-                raise LabelsError(f"{self.arch}: {len(self.class_names)} class names for "
-                                  f"{self.num_classes} outputs")
+                raise LabelsError(
+                    f"{self.arch}: {len(self.class_names)} class names for "
+                    f"{self.num_classes} outputs"
+                )
             return list(self.class_names)
         if self.label_list is not None:
             names = read_label_list(self.label_list)
@@ -173,11 +179,20 @@ class WeightsRecord:
         when the count is unchanged (a new head for fine-tuning has no names yet)."""
         if num_classes == self.num_classes:
             return self
-        return replace(self, num_classes=num_classes, class_names=None, label_list=None,
-                       url=None, sha256=None, uid=None, metrics={})
+        return replace(
+            self,
+            num_classes=num_classes,
+            class_names=None,
+            label_list=None,
+            url=None,
+            sha256=None,
+            uid=None,
+            metrics={},
+        )
 
-    def with_checkpoint_meta(self, meta: CheckpointMeta, *, num_classes: int,
-                             sha256: Optional[str] = None) -> WeightsRecord:
+    def with_checkpoint_meta(
+        self, meta: CheckpointMeta, *, num_classes: int, sha256: Optional[str] = None
+    ) -> WeightsRecord:
         """This record refined by what a checkpoint says about itself: its head size, its
         class names and the image size it was trained at. A checkpoint whose digest is not
         the record's is another set of weights, so the published url and metrics go, and
@@ -185,8 +200,7 @@ class WeightsRecord:
         (the published file, or a card that says it was trained on ImageNet)."""
         record = self.with_classes(num_classes)
         if sha256 is not None and sha256 != record.sha256:
-            record = replace(record, url=None, uid=None, metrics={}, sha256=sha256,
-                             label_list=None)
+            record = replace(record, url=None, uid=None, metrics={}, sha256=sha256, label_list=None)
         if meta.class_names is not None:
             record = replace(record, class_names=tuple(meta.class_names), label_list=None)
         return replace(record, preprocessing=record.preprocessing.at_size(meta.image_size))
@@ -208,8 +222,11 @@ class WeightsRecord:
             prep = data["preprocessing"]
             names = data.get("class_names")
             metrics = data.get("metrics") or {}
-            if not isinstance(prep, Mapping) or not isinstance(metrics, Mapping) \
-                    or not isinstance(names, (list, tuple, type(None))):
+            if (
+                not isinstance(prep, Mapping)
+                or not isinstance(metrics, Mapping)
+                or not isinstance(names, (list, tuple, type(None)))
+            ):
                 raise TypeError("preprocessing, metrics or class_names of the wrong type")
             return cls(
                 arch=str(data["arch"]),
@@ -217,9 +234,12 @@ class WeightsRecord:
                 class_names=None if names is None else tuple(str(n) for n in names),
                 label_list=_optional_str(data.get("label_list")),
                 preprocessing=Preprocessing(
-                    resize=int(prep["resize"]), crop=int(prep["crop"]),
+                    resize=int(prep["resize"]),
+                    crop=int(prep["crop"]),
                     interpolation=str(prep["interpolation"]),
-                    mean=_triple(prep["mean"]), std=_triple(prep["std"])),
+                    mean=_triple(prep["mean"]),
+                    std=_triple(prep["std"]),
+                ),
                 first_conv=str(data["first_conv"]),
                 classifier=str(data["classifier"]),
                 uid=_optional_str(data.get("uid")),
@@ -246,8 +266,10 @@ PUBLISHED: Dict[str, WeightsRecord] = {
         num_classes=1000,
         label_list="imagenet1k",
         uid="mindspore/1.5/ghostnet_imagenet2012",
-        url=("https://download.mindspore.cn/models/r1.5/"
-             "ghostnet_ascend_v150_imagenet2012_research_cv_top1acc73.81_top5acc91.77.ckpt"),
+        url=(
+            "https://download.mindspore.cn/models/r1.5/"
+            "ghostnet_ascend_v150_imagenet2012_research_cv_top1acc73.81_top5acc91.77.ckpt"
+        ),
         sha256="612f2fee612654057734283a50ff9eb9c967ee838c1b2f3b9b555e1689f53851",
         metrics={"top1": 73.81, "top5": 91.77},
     ),
@@ -279,6 +301,7 @@ def base_record(arch: str, num_classes: int = 1000) -> WeightsRecord:
 
 # --- what a checkpoint says about itself -------------------------------------------------
 
+
 @dataclass(frozen=True)
 class CheckpointMeta:
     """The metadata entries of a checkpoint; None where the checkpoint has none."""
@@ -288,9 +311,11 @@ class CheckpointMeta:
     image_size: Optional[int] = None
 
 
-def meta_entries(class_names: Optional[Sequence[str]] = None,
-                 image_size: Optional[int] = None,
-                 arch: Optional[str] = None) -> Dict[str, Union[str, int]]:
+def meta_entries(
+    class_names: Optional[Sequence[str]] = None,
+    image_size: Optional[int] = None,
+    arch: Optional[str] = None,
+) -> Dict[str, Union[str, int]]:
     """The ``append_dict`` entries (of ``mindspore.save_checkpoint``) that store metadata."""
     entries: Dict[str, Union[str, int]] = {}
     if arch is not None:
@@ -312,9 +337,11 @@ def read_meta(params: Mapping[str, object], source: str) -> CheckpointMeta:
     arch = params.get(ARCH_KEY)
     if arch is not None and not isinstance(arch, str):
         raise CheckpointError(f"{source}: entry {ARCH_KEY!r} is not a string")
-    return CheckpointMeta(arch=arch,
-                          class_names=_class_names(params.get(CLASS_NAMES_KEY), source),
-                          image_size=_image_size(params.get(IMAGE_SIZE_KEY), source))
+    return CheckpointMeta(
+        arch=arch,
+        class_names=_class_names(params.get(CLASS_NAMES_KEY), source),
+        image_size=_image_size(params.get(IMAGE_SIZE_KEY), source),
+    )
 
 
 def scalar_entry(value: object) -> float:
@@ -349,6 +376,7 @@ def _image_size(raw: object, source: str) -> Optional[int]:
 
 
 # --- label lists ---------------------------------------------------------------------------
+
 
 @lru_cache(maxsize=None)
 def read_label_list(name: str) -> Tuple[Tuple[str, str], ...]:

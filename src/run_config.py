@@ -8,6 +8,7 @@ finished run's checkpoints and metrics are not replaced without a word.
 
 MindSpore-free, like :mod:`.finetune_config`.
 """
+
 from __future__ import annotations
 
 import json
@@ -54,8 +55,11 @@ def check_options(config: FinetuneConfig) -> None:
     if not config.lr > 0:
         _bad("lr", config.lr, "positive")
     ranges: Tuple[Tuple[str, float, float], ...] = (
-        ("momentum", 0.0, 1.0), ("label_smoothing", 0.0, 1.0), ("drop_rate", 0.0, 1.0),
-        ("val_split", 0.0, 1.0))
+        ("momentum", 0.0, 1.0),
+        ("label_smoothing", 0.0, 1.0),
+        ("drop_rate", 0.0, 1.0),
+        ("val_split", 0.0, 1.0),
+    )
     for name, low, high in ranges:
         if not low <= getattr(config, name) < high:
             _bad(name, getattr(config, name), f"in [{low:g}, {high:g})")
@@ -63,15 +67,23 @@ def check_options(config: FinetuneConfig) -> None:
         if not getattr(config, name) >= 0:
             _bad(name, getattr(config, name), "0 or more")
     if not 0 <= config.freeze_stages <= STAGES:
-        _bad("freeze_stages", config.freeze_stages, f"in 0..{STAGES} (the stem and the "
-                                                    f"first N of {STAGES} stages)")
+        _bad(
+            "freeze_stages",
+            config.freeze_stages,
+            f"in 0..{STAGES} (the stem and the first N of {STAGES} stages)",
+        )
     if config.freeze_backbone and config.freeze_stages:
         raise OptionError("--freeze-backbone and --freeze-stages: give one or the other")
-    if (config.freeze_backbone or config.freeze_stages) and config.model is None \
-            and not config.resume:  # a resume restores trained weights
+    if (
+        (config.freeze_backbone or config.freeze_stages)
+        and config.model is None
+        and not config.resume
+    ):  # a resume restores trained weights
         which = "--freeze-backbone" if config.freeze_backbone else "--freeze-stages"
-        raise OptionError(f"{which} without --model would train on a frozen random backbone "
-                          "(chance accuracy); give --model with pretrained weights")
+        raise OptionError(
+            f"{which} without --model would train on a frozen random backbone "
+            "(chance accuracy); give --model with pretrained weights"
+        )
     if config.resume and config.overwrite:
         raise OptionError("--resume and --overwrite: give one or the other")
 
@@ -100,8 +112,10 @@ def prepare_run(config: FinetuneConfig, *, writer: bool = True) -> FinetuneConfi
         return merged
     held = [name for name in RUN_FILES if (output / name).exists()] if writer else []
     if held and not config.overwrite:
-        raise OptionError(f"{output} holds a run ({', '.join(held)}); give --resume to "
-                          "continue it, --overwrite to replace it, or another --output")
+        raise OptionError(
+            f"{output} holds a run ({', '.join(held)}); give --resume to "
+            "continue it, --overwrite to replace it, or another --output"
+        )
     return config
 
 
@@ -111,8 +125,9 @@ def clear_run(output: Path) -> None:
         (output / name).unlink(missing_ok=True)
 
 
-def merge_resume(config: FinetuneConfig, saved: Mapping[str, object],
-                 output: Path) -> FinetuneConfig:
+def merge_resume(
+    config: FinetuneConfig, saved: Mapping[str, object], output: Path
+) -> FinetuneConfig:
     """``config`` with every option it leaves at the default taken from ``saved``.
 
     Raises:
@@ -132,9 +147,11 @@ def merge_resume(config: FinetuneConfig, saved: Mapping[str, object],
         if given == getattr(defaults, name):
             changes[name] = before
         elif given != before and name not in EXTENDABLE:
-            raise OptionError(f"{option_name(name)} {_show(given)} contradicts the run in "
-                              f"{output} ({option_name(name)} {_show(before)}); leave it out "
-                              "to resume, or start a new run with --overwrite")
+            raise OptionError(
+                f"{option_name(name)} {_show(given)} contradicts the run in "
+                f"{output} ({option_name(name)} {_show(before)}); leave it out "
+                "to resume, or start a new run with --overwrite"
+            )
     return replace(config, **changes)  # type: ignore[arg-type]
 
 

@@ -6,6 +6,7 @@ drops rows of epochs it is about to redo. ``curves.png`` plots loss, accuracy an
 rate against epoch, with the run in its title; it is drawn with matplotlib's Agg canvas, so
 no display (and no global backend switch) is needed.
 """
+
 from __future__ import annotations
 
 import csv
@@ -20,8 +21,17 @@ from .atomic import atomic_path, write_text
 
 METRICS_FILE = "metrics.csv"
 CURVES_FILE = "curves.png"
-COLUMNS = ("epoch", "step", "lr", "train_loss", "val_loss", "val_top1", "val_top5",
-           "epoch_seconds", "images_per_second")
+COLUMNS = (
+    "epoch",
+    "step",
+    "lr",
+    "train_loss",
+    "val_loss",
+    "val_top1",
+    "val_top5",
+    "epoch_seconds",
+    "images_per_second",
+)
 
 Row = Dict[str, float]
 
@@ -48,16 +58,18 @@ def _format(key: str, value: float) -> str:
     return str(int(value)) if key in ("epoch", "step") else f"{value:.6g}"
 
 
-def draw_curves(path: Path, rows: Sequence[Row], *, title: str = "",
-                resumed_after: Sequence[float] = ()) -> None:
+def draw_curves(
+    path: Path, rows: Sequence[Row], *, title: str = "", resumed_after: Sequence[float] = ()
+) -> None:
     """Draw :func:`curves_figure` into ``path`` (PNG), atomically."""
     figure = curves_figure(rows, title=title, resumed_after=resumed_after)
     with atomic_path(path) as temporary:
         figure.savefig(temporary, format="png", dpi=80)
 
 
-def curves_figure(rows: Sequence[Row], *, title: str = "",
-                  resumed_after: Sequence[float] = ()) -> Figure:
+def curves_figure(
+    rows: Sequence[Row], *, title: str = "", resumed_after: Sequence[float] = ()
+) -> Figure:
     """Loss, accuracy and learning rate against epoch.
 
     Loss is on a log scale, so that one huge first-epoch val loss does not flatten the rest;
@@ -80,9 +92,13 @@ def curves_figure(rows: Sequence[Row], *, title: str = "",
     lr_axes.set(xlabel="epoch", ylabel="learning rate", title="Learning rate")
     for axes in (loss_axes, accuracy_axes, lr_axes):
         for epoch in resumed_after:
-            axes.axvline(epoch, color="grey", linestyle="--", linewidth=1,
-                         label="resumed" if axes is lr_axes and epoch == resumed_after[0]
-                         else None)
+            axes.axvline(
+                epoch,
+                color="grey",
+                linestyle="--",
+                linewidth=1,
+                label="resumed" if axes is lr_axes and epoch == resumed_after[0] else None,
+            )
         axes.grid(True, alpha=0.3)
         axes.legend()
     if title:

@@ -20,6 +20,7 @@ The model is loaded (and warmed with one batch per compiled batch size) on that 
 after the server starts: ``/healthz`` answers at once, ``/readyz`` and ``/predict`` answer
 503 until the model is ready.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -46,9 +47,9 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import ImageError, ImageTooLargeError, ServeError
 from .cache import get_hub_dir
 from .card import ModelCard
+from .errors import ImageError, ImageTooLargeError, ServeError
 from .onnx_model import ONNX_SUFFIX
 from .predictor import Predictor, choose_backend, softmax
 from .transforms import MAX_PIXELS
@@ -100,14 +101,31 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("ghostnet_requests", "HTTP requests by path and status",
-                                ["path", "status"], registry=self.registry)
-        self.errors = Counter("ghostnet_request_errors", "Requests answered with an error",
-                              ["path", "status"], registry=self.registry)
-        self.latency = Histogram("ghostnet_request_seconds", "Request latency", ["path"],
-                                 buckets=LATENCY_BUCKETS, registry=self.registry)
-        self.batch = Histogram("ghostnet_batch_size", "Images per model run",
-                               buckets=BATCH_BUCKETS, registry=self.registry)
+        self.requests = Counter(
+            "ghostnet_requests",
+            "HTTP requests by path and status",
+            ["path", "status"],
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "ghostnet_request_errors",
+            "Requests answered with an error",
+            ["path", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "ghostnet_request_seconds",
+            "Request latency",
+            ["path"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.batch = Histogram(
+            "ghostnet_batch_size",
+            "Images per model run",
+            buckets=BATCH_BUCKETS,
+            registry=self.registry,
+        )
         self.images = Counter("ghostnet_images", "Images classified", registry=self.registry)
 
 
@@ -120,15 +138,21 @@ class Batcher:
         max_wait_ms: how long the first image of a batch waits for company.
     """
 
-    def __init__(self, load: Callable[[], Dict[int, Predictor]], max_batch: int,
-                 max_wait_ms: float, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        load: Callable[[], Dict[int, Predictor]],
+        max_batch: int,
+        max_wait_ms: float,
+        metrics: Metrics,
+    ) -> None:
         self._load = load
         self.max_batch = max_batch
         self.max_wait = max_wait_ms / 1000.0
         self._metrics = metrics
         self._model_thread = ThreadPoolExecutor(1, thread_name_prefix="ghostnet-model")
-        self._queue: "asyncio.Queue[Tuple[np.ndarray, asyncio.Future[np.ndarray]]]" = \
+        self._queue: "asyncio.Queue[Tuple[np.ndarray, asyncio.Future[np.ndarray]]]" = (
             asyncio.Queue()
+        )
         self.predictors: Dict[int, Predictor] = {}
         self.ready = asyncio.Event()
         self.failure: Optional[str] = None
@@ -298,8 +322,9 @@ class BodyGuard:
 
 
 async def _send_error(send: Send, status: int, message: str) -> None:
-    response = JSONResponse({"error": message, "status": status}, status_code=status,
-                            headers={"Connection": "close"})
+    response = JSONResponse(
+        {"error": message, "status": status}, status_code=status, headers={"Connection": "close"}
+    )
     await response({"type": "http"}, _no_receive, send)
 
 
@@ -330,9 +355,16 @@ def create_app(config: ServeConfig) -> FastAPI:
     sizes = (config.max_batch,) if is_file else batch_sizes(config.max_batch)
 
     def load() -> Dict[int, Predictor]:
-        return {size: Predictor(config.spec, backend=config.backend, batch_size=size,
-                                cache_dir=config.cache_dir, max_pixels=config.max_pixels)
-                for size in sizes}
+        return {
+            size: Predictor(
+                config.spec,
+                backend=config.backend,
+                batch_size=size,
+                cache_dir=config.cache_dir,
+                max_pixels=config.max_pixels,
+            )
+            for size in sizes
+        }
 
     async def lifespan(_: FastAPI) -> Any:
         batcher = Batcher(load, config.max_batch, config.max_wait_ms, metrics)
@@ -345,20 +377,23 @@ def create_app(config: ServeConfig) -> FastAPI:
             decoder.shutdown(wait=True)
             shutil.rmtree(scratch, ignore_errors=True)
 
-    app = FastAPI(title="ghostnet serve", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  openapi_url=None)
+    app = FastAPI(
+        title="ghostnet serve", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
 
     def batcher() -> Batcher:
         return state["batcher"]
 
-    app.add_middleware(BodyGuard, max_bytes=config.max_upload_bytes,
-                       read_timeout_s=config.read_timeout_s)
+    app.add_middleware(
+        BodyGuard, max_bytes=config.max_upload_bytes, read_timeout_s=config.read_timeout_s
+    )
     app.add_middleware(Observe, metrics=metrics)  # outermost: it sees 413s and 408s too
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
         message = {404: "no such path", 405: "method not allowed"}.get(
-            error.status_code, str(error.detail))
+            error.status_code, str(error.detail)
+        )
         response = _error(error.status_code, message)
         if error.headers:
             response.headers.update(error.headers)
@@ -366,21 +401,29 @@ def create_app(config: ServeConfig) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
-                             for item in error.errors())
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
+            for item in error.errors()
+        )
         return _error(422, problems)
 
     @app.exception_handler(_BodyTooLarge)
     async def too_large(_: Request, __: Exception) -> JSONResponse:
-        response = _error(413, f"request body over the upload limit of "
-                               f"{config.max_upload_bytes} bytes (--max-upload-mb)")
+        response = _error(
+            413,
+            f"request body over the upload limit of "
+            f"{config.max_upload_bytes} bytes (--max-upload-mb)",
+        )
         response.headers["Connection"] = "close"  # the rest of the body is never read
         return response
 
     @app.exception_handler(_BodyTooSlow)
     async def too_slow(_: Request, __: Exception) -> JSONResponse:
-        response = _error(408, f"request body stalled for more than {config.read_timeout_s:g} "
-                               "s; the connection is closed")
+        response = _error(
+            408,
+            f"request body stalled for more than {config.read_timeout_s:g} "
+            "s; the connection is closed",
+        )
         response.headers["Connection"] = "close"
         return response
 
@@ -409,13 +452,19 @@ def create_app(config: ServeConfig) -> FastAPI:
     async def model() -> JSONResponse:
         ready = _ready_batcher(batcher())
         predictor = next(iter(ready.predictors.values()))
-        return JSONResponse({
-            "model": config.spec.source, "arch": config.spec.arch,
-            "sha256": config.spec.sha256, "backend": config.backend,
-            "batch_sizes": sorted(ready.predictors), "max_wait_ms": config.max_wait_ms,
-            "classes": predictor.labels,
-            "preprocessing": asdict(predictor.transform.preprocessing),
-            "card": card_fields(config.spec.card)})
+        return JSONResponse(
+            {
+                "model": config.spec.source,
+                "arch": config.spec.arch,
+                "sha256": config.spec.sha256,
+                "backend": config.backend,
+                "batch_sizes": sorted(ready.predictors),
+                "max_wait_ms": config.max_wait_ms,
+                "classes": predictor.labels,
+                "preprocessing": asdict(predictor.transform.preprocessing),
+                "card": card_fields(config.spec.card),
+            }
+        )
 
     @app.get("/metrics")
     async def metrics_text() -> Response:
@@ -426,17 +475,28 @@ def create_app(config: ServeConfig) -> FastAPI:
         ready = _ready_batcher(batcher())
         predictor = next(iter(ready.predictors.values()))
         if not 1 <= top_k <= len(predictor.labels):
-            raise _BadInput(422, f"top_k must be between 1 and {len(predictor.labels)}, "
-                                 f"got {top_k}")
+            raise _BadInput(
+                422, f"top_k must be between 1 and {len(predictor.labels)}, got {top_k}"
+            )
         uploads = await _read_images(request)
         loop = asyncio.get_running_loop()
-        rows = await asyncio.gather(*(ready.probabilities(
-            loop.run_in_executor(decoder, _preprocess, predictor, name, data, scratch))
-            for name, data in uploads))
+        rows = await asyncio.gather(
+            *(
+                ready.probabilities(
+                    loop.run_in_executor(decoder, _preprocess, predictor, name, data, scratch)
+                )
+                for name, data in uploads
+            )
+        )
         metrics.images.inc(len(rows))
-        return JSONResponse({"predictions": [
-            {"image": name, "top": _top(row, predictor.labels, top_k)}
-            for (name, _), row in zip(uploads, rows)]})
+        return JSONResponse(
+            {
+                "predictions": [
+                    {"image": name, "top": _top(row, predictor.labels, top_k)}
+                    for (name, _), row in zip(uploads, rows)
+                ]
+            }
+        )
 
     return app
 
@@ -468,8 +528,9 @@ async def _read_images(request: Request) -> List[Tuple[str, bytes]]:
         body = await request.body()
         images = [("<body>", body)] if body else []
     if not images:
-        raise _BadInput(400, "no image in the request: send multipart file parts or the raw "
-                             "bytes of one image")
+        raise _BadInput(
+            400, "no image in the request: send multipart file parts or the raw bytes of one image"
+        )
     return images
 
 
@@ -493,9 +554,18 @@ def _top(probs: np.ndarray, labels: Sequence[str], top_k: int) -> List[Dict[str,
     return [{"index": int(i), "label": labels[int(i)], "prob": float(probs[i])} for i in order]
 
 
-def serve(model: str, *, arch: Optional[str] = None, host: str = "127.0.0.1", port: int = 8080,
-          backend: str = "auto", max_batch: int = 16, max_wait_ms: float = 5.0,
-          max_upload_mb: float = 20.0, read_timeout_s: float = 10.0) -> int:
+def serve(
+    model: str,
+    *,
+    arch: Optional[str] = None,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    backend: str = "auto",
+    max_batch: int = 16,
+    max_wait_ms: float = 5.0,
+    max_upload_mb: float = 20.0,
+    read_timeout_s: float = 10.0,
+) -> int:
     """Serve ``model`` (anything ``predict --model`` takes) until SIGTERM or Ctrl-C; returns 0.
 
     The model loads in the background once the server listens (``/readyz`` tells when).
@@ -508,15 +578,27 @@ def serve(model: str, *, arch: Optional[str] = None, host: str = "127.0.0.1", po
     """
     spec = resolve_weights(model, arch)
     chosen = choose_backend(backend)
-    config = ServeConfig(spec=spec, backend=chosen, cache_dir=get_hub_dir(),
-                         max_batch=max_batch, max_wait_ms=max_wait_ms,
-                         max_upload_bytes=int(max_upload_mb * 1024 * 1024),
-                         read_timeout_s=read_timeout_s)
+    config = ServeConfig(
+        spec=spec,
+        backend=chosen,
+        cache_dir=get_hub_dir(),
+        max_batch=max_batch,
+        max_wait_ms=max_wait_ms,
+        max_upload_bytes=int(max_upload_mb * 1024 * 1024),
+        read_timeout_s=read_timeout_s,
+    )
     if not _is_loopback(host):
-        print(f"ghostnet serve: warning: binding {host} exposes the model, its card and "
-              "/metrics to other machines, without authentication", file=sys.stderr)
-    print(f"ghostnet serve: {model} on http://{host}:{port} ({chosen}); loading the model, "
-          "/readyz says when it is ready", file=sys.stderr, flush=True)
+        print(
+            f"ghostnet serve: warning: binding {host} exposes the model, its card and "
+            "/metrics to other machines, without authentication",
+            file=sys.stderr,
+        )
+    print(
+        f"ghostnet serve: {model} on http://{host}:{port} ({chosen}); loading the model, "
+        "/readyz says when it is ready",
+        file=sys.stderr,
+        flush=True,
+    )
     return run_server(config, host, port)
 
 
@@ -550,14 +632,23 @@ def run_server(config: ServeConfig, host: str, port: int) -> int:
 
     import uvicorn  # pylint: disable=import-outside-toplevel  (only to run, not to test the app)
 
-    server = uvicorn.Server(uvicorn.Config(create_app(config), host=host, port=port,
-                                           log_level="warning", timeout_graceful_shutdown=30,
-                                           lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(config),
+            host=host,
+            port=port,
+            log_level="warning",
+            timeout_graceful_shutdown=30,
+            lifespan="on",
+        )
+    )
     # uvicorn re-raises the signal it stopped on once it is done; with the default handler
     # that would kill the process (status 143) after a clean drain. Ours makes it exit 0.
-    previous = {sig: signal.signal(sig, lambda *_: None)
-                for sig in (signal.SIGTERM, signal.SIGINT)
-                if threading.current_thread() is threading.main_thread()}
+    previous = {
+        sig: signal.signal(sig, lambda *_: None)
+        for sig in (signal.SIGTERM, signal.SIGINT)
+        if threading.current_thread() is threading.main_thread()
+    }
     try:
         server.run()
     finally:

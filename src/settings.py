@@ -24,6 +24,7 @@ Variable                       Meaning                                          
                                :func:`prefer_jit_convolutions`
 =============================  =================================================  ===========
 """
+
 from __future__ import annotations
 
 import math
@@ -35,7 +36,6 @@ from typing import Mapping, MutableMapping, Optional
 from urllib.parse import urlsplit
 
 from .errors import SettingsError
-
 
 DEFAULT_INDEX = "https://gitee.com/mindspore/hub/raw/master/mshub_res/assets"
 """The public hub's tree of model cards, laid out as ``<user>/<version>/<card>.md``."""
@@ -131,7 +131,7 @@ class Settings:
     """``MSHUB_READ_TIMEOUT``: seconds any single read may wait for data."""
     max_retries: int = 3
     """``MSHUB_MAX_RETRIES``: retries after a transient failure (so attempts = retries + 1)."""
-    max_download_bytes: int = 5 * 1024 ** 3
+    max_download_bytes: int = 5 * 1024**3
     """``MSHUB_MAX_DOWNLOAD_BYTES``: largest download accepted, announced or streamed."""
     min_download_speed: int = DEFAULT_MIN_DOWNLOAD_SPEED
     """``MSHUB_MIN_DOWNLOAD_SPEED``: bytes per second an attempt must average once the read
@@ -154,10 +154,10 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
         connect_timeout=_parse_seconds(env, "MSHUB_CONNECT_TIMEOUT", 10.0),
         read_timeout=_parse_seconds(env, "MSHUB_READ_TIMEOUT", 30.0),
         max_retries=_parse_count(env, "MSHUB_MAX_RETRIES", 3, minimum=0),
-        max_download_bytes=_parse_count(env, "MSHUB_MAX_DOWNLOAD_BYTES", 5 * 1024 ** 3,
-                                        minimum=1),
-        min_download_speed=_parse_count(env, "MSHUB_MIN_DOWNLOAD_SPEED",
-                                        DEFAULT_MIN_DOWNLOAD_SPEED, minimum=1),
+        max_download_bytes=_parse_count(env, "MSHUB_MAX_DOWNLOAD_BYTES", 5 * 1024**3, minimum=1),
+        min_download_speed=_parse_count(
+            env, "MSHUB_MIN_DOWNLOAD_SPEED", DEFAULT_MIN_DOWNLOAD_SPEED, minimum=1
+        ),
     )
 
 

@@ -21,6 +21,7 @@ command line's paths into image inputs (:func:`collect_images`).
 
 Deliberately free of MindSpore: the ONNX Runtime path of ``predict`` must start fast.
 """
+
 from __future__ import annotations
 
 import os
@@ -46,8 +47,9 @@ _INTERPOLATIONS = {
     "bicubic": Image.Resampling.BICUBIC,
     "nearest": Image.Resampling.NEAREST,
 }
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff",
-                            ".webp", ".ppm", ".pgm", ".pbm"})
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm"}
+)
 """File suffixes taken as images when a folder is walked (predict inputs, training data)."""
 _WHITE = (255, 255, 255)
 _SIXTEEN_BIT_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N")
@@ -95,8 +97,9 @@ def load_rgb(path: PathLike, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
 
 def _over_cap(source: str, pixels: int, cap: int) -> ImageTooLargeError:
     """The one message for an image over the pixel cap, whichever check found it."""
-    return ImageTooLargeError(source, f"{pixels} pixels, over the cap of {cap} "
-                                      "(a decompression-bomb guard)")
+    return ImageTooLargeError(
+        source, f"{pixels} pixels, over the cap of {cap} (a decompression-bomb guard)"
+    )
 
 
 def _is_empty(path: str) -> bool:
@@ -119,8 +122,9 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     if image.mode == "F":
         gray = np.clip(np.rint(np.asarray(image)), 0, 255).astype(np.uint8)
         return Image.fromarray(gray, "L").convert("RGB")
-    has_alpha = image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or \
-        (image.mode == "P" and "transparency" in image.info)
+    has_alpha = image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
+        image.mode == "P" and "transparency" in image.info
+    )
     if has_alpha:
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, _WHITE + (255,))
@@ -144,11 +148,11 @@ class EvalTransform:
     def __post_init__(self) -> None:
         prep = self.preprocessing
         if prep.interpolation not in _INTERPOLATIONS:
-            raise ValueError(f"interpolation {prep.interpolation!r} is not one of "
-                             f"{', '.join(_INTERPOLATIONS)}")
+            raise ValueError(
+                f"interpolation {prep.interpolation!r} is not one of {', '.join(_INTERPOLATIONS)}"
+            )
         if not 0 < prep.crop <= prep.resize:
-            raise ValueError(f"need 0 < crop <= resize, got crop {prep.crop}, "
-                             f"resize {prep.resize}")
+            raise ValueError(f"need 0 < crop <= resize, got crop {prep.crop}, resize {prep.resize}")
         if self.max_pixels < 1:
             raise ValueError(f"max_pixels must be positive, got {self.max_pixels}")
 
@@ -176,8 +180,11 @@ class EvalTransform:
         new_w = prep.resize if width == short else int(prep.resize * width / short)
         new_h = prep.resize if height == short else int(prep.resize * height / short)
         if new_w * new_h > self.max_pixels:
-            raise ImageTooLargeError(source, f"{width}x{height} is too elongated: resized to "
-                                             f"{new_w}x{new_h} it would pass the pixel cap")
+            raise ImageTooLargeError(
+                source,
+                f"{width}x{height} is too elongated: resized to "
+                f"{new_w}x{new_h} it would pass the pixel cap",
+            )
         resized = image.resize((new_w, new_h), _INTERPOLATIONS[prep.interpolation])
         left = (new_w - prep.crop) // 2
         top = (new_h - prep.crop) // 2
@@ -211,8 +218,11 @@ class Input:
 
 def image_files(folder: Path) -> List[Path]:
     """The image files under ``folder``, recursively, in sorted order."""
-    return sorted(child for child in folder.rglob("*")
-                  if child.suffix.lower() in IMAGE_SUFFIXES and child.is_file())
+    return sorted(
+        child
+        for child in folder.rglob("*")
+        if child.suffix.lower() in IMAGE_SUFFIXES and child.is_file()
+    )
 
 
 def collect_images(paths: Iterable[str]) -> List[Input]:
@@ -224,8 +234,12 @@ def collect_images(paths: Iterable[str]) -> List[Input]:
         if os.path.isdir(path):
             found = image_files(Path(path))
             if not found:
-                inputs.append(Input(path, "directory holds no image files "
-                                          f"({', '.join(sorted(IMAGE_SUFFIXES))})"))
+                inputs.append(
+                    Input(
+                        path,
+                        f"directory holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})",
+                    )
+                )
             inputs.extend(Input(str(image)) for image in found)
         elif os.path.exists(path):
             inputs.append(Input(path))

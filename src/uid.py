@@ -16,6 +16,7 @@ or an http(s) index's ``index.json``) applies it to the same list of cards:
    layout);
 3. then the uid that sorts first as text.
 """
+
 from __future__ import annotations
 
 import re
@@ -81,14 +82,18 @@ def is_uid(text: str) -> bool:
 def version_key(version: str) -> Tuple[Tuple[int, int, str], ...]:
     """A sort key: numbers compare as numbers, and rank above parts that are not numbers."""
     text = version[1:] if version[:1] in ("v", "V") else version
-    return tuple((1, int(part), "") if part.isdigit() else (0, 0, part)
-                 for part in _VERSION_SPLIT.split(text))
+    return tuple(
+        (1, int(part), "") if part.isdigit() else (0, 0, part)
+        for part in _VERSION_SPLIT.split(text)
+    )
 
 
 def newest_first(uids: Iterable[str]) -> List[str]:
     """``uids`` ordered by the short-uid rule (see the module docstring), best first."""
+
     def rank(text: str) -> Tuple[object, ...]:
         uid = parse_uid(text)
         return (version_key(uid.version), uid.device is None)
+
     # Python's sort is stable, also with reverse=True: equal ranks keep the text order.
     return sorted(sorted(uids), key=rank, reverse=True)

@@ -14,6 +14,7 @@ recurse once per nesting level, and a 40 KB file of ``[[[[...`` raises ``Recursi
 - every failure, whatever the parser raised, is a :class:`~.errors.CardError` naming the
   source, so a caller that skips bad entries has exactly one error type to catch.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,12 +31,18 @@ MAX_DEPTH = 32
 """Deepest nesting accepted; a hub card nests 3 levels (header, asset list, asset)."""
 
 _YAML_TAG = "tag:yaml.org,2002:"
-ALLOWED_YAML_TAGS = frozenset(_YAML_TAG + name for name in (
-    "str", "int", "float", "bool", "null", "seq", "map", "timestamp", "merge", "value"))
+ALLOWED_YAML_TAGS = frozenset(
+    _YAML_TAG + name
+    for name in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp", "merge", "value")
+)
 """Tags a node may have: those YAML itself resolves plain values to."""
 
-_YAML_OPENERS = (yaml.BlockMappingStartToken, yaml.BlockSequenceStartToken,
-                 yaml.FlowMappingStartToken, yaml.FlowSequenceStartToken)
+_YAML_OPENERS = (
+    yaml.BlockMappingStartToken,
+    yaml.BlockSequenceStartToken,
+    yaml.FlowMappingStartToken,
+    yaml.FlowSequenceStartToken,
+)
 _YAML_CLOSERS = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
 _JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
 
@@ -50,8 +57,9 @@ def check_size(text: str, source: str) -> None:
         raise CardError(source, f"larger than {MAX_TEXT_BYTES} bytes; not a card or listing")
 
 
-def compose_yaml(text: str, source: str, first_line: int = 1,
-                 what: str = "the text") -> Optional[yaml.Node]:
+def compose_yaml(
+    text: str, source: str, first_line: int = 1, what: str = "the text"
+) -> Optional[yaml.Node]:
     """The YAML node tree of ``text`` (PyYAML's safe composer), checked for size, depth and
     tags; ``first_line`` is the file line of the text's first line and ``what`` names the
     text (``"the header"``), for messages.
@@ -69,8 +77,10 @@ def compose_yaml(text: str, source: str, first_line: int = 1,
                 depth += 1
                 if depth > MAX_DEPTH:
                     line = first_line + token.start_mark.line
-                    raise CardError(source, f"YAML in {what} nested deeper than {MAX_DEPTH} "
-                                            f"levels (line {line})")
+                    raise CardError(
+                        source,
+                        f"YAML in {what} nested deeper than {MAX_DEPTH} levels (line {line})",
+                    )
             elif isinstance(token, _YAML_CLOSERS):
                 depth -= 1
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -79,17 +89,22 @@ def compose_yaml(text: str, source: str, first_line: int = 1,
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f" on line {first_line + mark.line}" if mark is not None else ""
-        raise CardError(source, f"YAML syntax error in {what}{where}: "
-                                f"{error.problem or error.context}") from error
+        raise CardError(
+            source, f"YAML syntax error in {what}{where}: {error.problem or error.context}"
+        ) from error
     except Exception as error:  # pylint: disable=broad-except  (any parser failure is the file's)
-        raise CardError(source, f"unreadable YAML in {what} ({type(error).__name__}: "
-                                f"{error})") from error
+        raise CardError(
+            source, f"unreadable YAML in {what} ({type(error).__name__}: {error})"
+        ) from error
     if root is not None:
         for node in _nodes(root):
             if node.tag not in ALLOWED_YAML_TAGS:
                 line = first_line + node.start_mark.line
-                raise CardError(source, f"YAML tag {node.tag!r} on line {line} of {what} is not "
-                                        "allowed (only YAML's own types)")
+                raise CardError(
+                    source,
+                    f"YAML tag {node.tag!r} on line {line} of {what} is not "
+                    "allowed (only YAML's own types)",
+                )
     return root
 
 

@@ -10,6 +10,7 @@ before the checkpoint is read.
 Free of MindSpore: resolving a model must not cost MindSpore's import, so that ``predict``
 on a cached ONNX export starts fast.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -23,8 +24,7 @@ from .download import sha256_file
 from .errors import CardError, ModelSpecError
 from .index import CardLocation, IndexEntry, fetch_card, index_for, is_url, list_index, locate
 from .onnx_model import ONNX_SUFFIX, ort_session, read_record
-from .registry import (PUBLISHED, VARIANTS, WeightsRecord, base_record, published_record,
-                       variant_key)
+from .registry import PUBLISHED, VARIANTS, WeightsRecord, base_record, published_record, variant_key
 from .settings import get_settings
 from .uid import newest_first
 
@@ -88,8 +88,9 @@ Weights = Union[bool, str, Path, ResolvedWeights]
 name, or weights already resolved."""
 
 
-def resolve_weights(weights: Weights, arch: Optional[str] = None, *,
-                    quiet: bool = False) -> ResolvedWeights:
+def resolve_weights(
+    weights: Weights, arch: Optional[str] = None, *, quiet: bool = False
+) -> ResolvedWeights:
     """Resolve ``weights`` into a verified local checkpoint and its record.
 
     Args:
@@ -113,14 +114,16 @@ def resolve_weights(weights: Weights, arch: Optional[str] = None, *,
     """
     if isinstance(weights, ResolvedWeights):
         if arch is not None and variant_key(arch) != weights.arch:
-            raise ModelSpecError(f"{weights.source}: these weights are {weights.arch}, "
-                                 f"not {arch.lower()}")
+            raise ModelSpecError(
+                f"{weights.source}: these weights are {weights.arch}, not {arch.lower()}"
+            )
         return weights
     if weights is True:
         return _published(arch)
     if isinstance(weights, bool) or not isinstance(weights, (str, Path)):
-        raise TypeError(f"pretrained must be a bool, a checkpoint path or a hub name, "
-                        f"got {weights!r}")
+        raise TypeError(
+            f"pretrained must be a bool, a checkpoint path or a hub name, got {weights!r}"
+        )
     if str(weights).lower().endswith(WEIGHTS_FILE_SUFFIXES):
         return _checkpoint_file(str(weights), arch)
     if str(weights).lower().endswith(ONNX_SUFFIX):
@@ -134,8 +137,10 @@ def resolve_weights(weights: Weights, arch: Optional[str] = None, *,
 
 FOREIGN_SUFFIXES = (".bin", ".pt", ".pth", ".mindir", ".h5", ".npz", ".pkl", ".msgpack")
 """Weights files of other frameworks or formats, refused with a message saying what fits."""
-EXPECTED = ("a MindSpore .ckpt file, an .onnx file of ghostnet quantize, a hub uid "
-            "'user/version/card', or a model card (.md)")
+EXPECTED = (
+    "a MindSpore .ckpt file, an .onnx file of ghostnet quantize, a hub uid "
+    "'user/version/card', or a model card (.md)"
+)
 
 
 def _refuse_foreign_path(model: str) -> None:
@@ -145,8 +150,9 @@ def _refuse_foreign_path(model: str) -> None:
     if path.is_dir():
         raise ModelSpecError(f"{model}: is a folder; expected {EXPECTED}")
     if path.suffix.lower() in FOREIGN_SUFFIXES:
-        raise ModelSpecError(f"{model}: a {path.suffix} file is not a model this package "
-                             f"reads; expected {EXPECTED}")
+        raise ModelSpecError(
+            f"{model}: a {path.suffix} file is not a model this package reads; expected {EXPECTED}"
+        )
 
 
 def _published_by_model_name(model: str) -> Optional[str]:
@@ -161,9 +167,11 @@ def _published_by_model_name(model: str) -> Optional[str]:
         return None
     if published_record(model) is None:
         with_weights = ", ".join(f"{arch} ({record.uid})" for arch, record in PUBLISHED.items())
-        raise ModelSpecError(f"{model}: a model name without published weights; name a hub "
-                             f"uid 'user/version/card' or a .ckpt file (published: "
-                             f"{with_weights})")
+        raise ModelSpecError(
+            f"{model}: a model name without published weights; name a hub "
+            f"uid 'user/version/card' or a .ckpt file (published: "
+            f"{with_weights})"
+        )
     return model.lower()
 
 
@@ -173,8 +181,10 @@ def _published(arch: Optional[str]) -> ResolvedWeights:
     record = published_record(variant_key(arch))
     if record is None or record.uid is None:
         with_weights = ", ".join(PUBLISHED)
-        raise ModelSpecError(f"{arch} has no published weights (models with weights: "
-                             f"{with_weights}); pass a checkpoint path or a hub name")
+        raise ModelSpecError(
+            f"{arch} has no published weights (models with weights: "
+            f"{with_weights}); pass a checkpoint path or a hub name"
+        )
     fetched = fetch(record.uid)
     return ResolvedWeights(record.uid, fetched.checkpoint, fetched.sha256, record, fetched.card)
 
@@ -228,12 +238,22 @@ def record_for_card(card: ModelCard, sha256: Optional[str] = None) -> WeightsRec
     asset = checkpoint_asset(card) if card.assets else None
     base = base_record(arch)
     imagenet = "imagenet" in (card.train_dataset or "").lower()
-    return replace(base, url=asset.link if asset else None, sha256=sha256,
-                   label_list=base.label_list if imagenet else None)
+    return replace(
+        base,
+        url=asset.link if asset else None,
+        sha256=sha256,
+        label_list=base.label_list if imagenet else None,
+    )
 
 
-def resolve_card(name: str, *, source: Optional[str] = None, force_reload: bool = False,
-                 offline: Optional[bool] = None, index: Optional[str] = None) -> ResolvedCard:
+def resolve_card(
+    name: str,
+    *,
+    source: Optional[str] = None,
+    force_reload: bool = False,
+    offline: Optional[bool] = None,
+    index: Optional[str] = None,
+) -> ResolvedCard:
     """Find, fetch (or read from the cache) and validate the card called ``name``.
 
     Raises:
@@ -248,8 +268,9 @@ def resolve_card(name: str, *, source: Optional[str] = None, force_reload: bool 
     if source == "local" or (not is_url(name) and Path(name).expanduser().is_file()):
         path = Path(name).expanduser().resolve()
         card = load_card(path)
-        return ResolvedCard(card, path, cache_folder(card.user_id.lower(), card.model_version,
-                                                     root=root))
+        return ResolvedCard(
+            card, path, cache_folder(card.user_id.lower(), card.model_version, root=root)
+        )
     where = index_for(source, settings.index if index is None else index)
     location: CardLocation = locate(name, index=where, offline=offline, root=root)
     card, path = fetch_card(location, root=root, offline=offline, force_reload=force_reload)
@@ -269,13 +290,21 @@ def checkpoint_asset(card: ModelCard) -> CardAsset:
             return asset
     if card.assets and urlsplit(card.assets[0].link).path.lower().endswith(CHECKPOINT_SUFFIX):
         return card.assets[0]
-    raise CardError(card.source, "the card has no ckpt asset to restore weights from",
-                    field="asset")
+    raise CardError(
+        card.source, "the card has no ckpt asset to restore weights from", field="asset"
+    )
 
 
-def fetch(name: str, *, source: Optional[str] = None, force_reload: bool = False,
-          quiet: bool = False, offline: Optional[bool] = None, index: Optional[str] = None,
-          mirror: Optional[str] = None) -> FetchedModel:
+def fetch(
+    name: str,
+    *,
+    source: Optional[str] = None,
+    force_reload: bool = False,
+    quiet: bool = False,
+    offline: Optional[bool] = None,
+    index: Optional[str] = None,
+    mirror: Optional[str] = None,
+) -> FetchedModel:
     """The card called ``name`` and its checkpoint, downloaded or cached, and verified.
 
     Args:
@@ -292,11 +321,20 @@ def fetch(name: str, *, source: Optional[str] = None, force_reload: bool = False
         HubNameError, CardError, OfflineError, DownloadError, IntegrityError,
         UnsafeAssetNameError: see :func:`resolve_card` and :func:`.cache.fetch_asset`.
     """
-    resolved = resolve_card(name, source=source, force_reload=force_reload, offline=offline,
-                            index=index)
+    resolved = resolve_card(
+        name, source=source, force_reload=force_reload, offline=offline, index=index
+    )
     asset = checkpoint_asset(resolved.card)
-    cached = fetch_asset(asset.link, resolved.folder, asset.sha256, offline=offline,
-                         mirror=mirror, force=force_reload, progress=not quiet, quiet=quiet)
+    cached = fetch_asset(
+        asset.link,
+        resolved.folder,
+        asset.sha256,
+        offline=offline,
+        mirror=mirror,
+        force=force_reload,
+        progress=not quiet,
+        quiet=quiet,
+    )
     return FetchedModel(resolved.card, resolved.card_path, cached.path, cached.sha256)
 
 
@@ -313,8 +351,9 @@ def cached_checkpoint(resolved: ResolvedCard) -> Tuple[Path, Optional[str]]:
     return path, verify(path, asset.sha256) if path.is_file() else None
 
 
-def list_cards(*, source: Optional[str] = None, index: Optional[str] = None,
-               offline: Optional[bool] = None) -> List[IndexEntry]:
+def list_cards(
+    *, source: Optional[str] = None, index: Optional[str] = None, offline: Optional[bool] = None
+) -> List[IndexEntry]:
     """Every card the index offers (offline: the cards in the cache), with its uid and
     ``model-name``: by user and card name, and the versions of one card in the short-uid
     order (:func:`.uid.newest_first`). Reads names only: no card is fetched or validated.
@@ -326,8 +365,9 @@ def list_cards(*, source: Optional[str] = None, index: Optional[str] = None,
     """
     settings = get_settings()
     where = index_for(source, settings.index if index is None else index)
-    entries = list_index(where, root=get_hub_dir(),
-                         offline=settings.offline if offline is None else offline)
+    entries = list_index(
+        where, root=get_hub_dir(), offline=settings.offline if offline is None else offline
+    )
     rank = {uid: number for number, uid in enumerate(newest_first(e.uid for e in entries))}
     return sorted(entries, key=lambda entry: (_card_key(entry.uid), rank[entry.uid]))
 

@@ -9,6 +9,7 @@ The class index is the position of the synset id in sorted order, the order the 
 ImageFolder training used (n01440764 = 0 ... n15075141 = 999). The script checks that timm's
 list is exactly 1000 sorted, distinct ids before writing anything.
 """
+
 from __future__ import annotations
 
 import sys

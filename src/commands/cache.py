@@ -2,6 +2,7 @@
 
 The cache is ``MSHUB_CACHE_DIR`` (default ``~/.mscache``); see :mod:`..cache_admin`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,16 +25,23 @@ exit status: 0 on success, 1 when something was skipped or failed, 2 on usage er
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Add the ``cache`` subcommand, with ``list`` and ``clean``."""
     parser = subparsers.add_parser(
-        "cache", help="list or clean the hub cache",
+        "cache",
+        help="list or clean the hub cache",
         description="List the hub cache's entries, or remove some of them.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     listing = actions.add_parser("list", help="each entry: uid, files, size, verified, last used")
     listing.set_defaults(run=run_list)
     clean = actions.add_parser("clean", help="remove entries")
     clean.add_argument("uids", nargs="*", metavar="UID", help="entries to remove, by name")
-    clean.add_argument("--older-than", type=float, metavar="DAYS",
-                       help="remove entries unused for more than DAYS days")
+    clean.add_argument(
+        "--older-than",
+        type=float,
+        metavar="DAYS",
+        help="remove entries unused for more than DAYS days",
+    )
     clean.add_argument("--exports", action="store_true", help="remove predict's ONNX exports")
     clean.add_argument("--all", action="store_true", help="remove every entry")
     clean.add_argument("--dry-run", action="store_true", help="say what would go; remove nothing")
@@ -41,7 +49,7 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
 
 
 def _size(size: int) -> str:
-    return f"{size / 2 ** 20:.1f} MiB" if size >= 2 ** 20 else f"{size / 1024:.1f} KiB"
+    return f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size / 1024:.1f} KiB"
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -60,8 +68,10 @@ def run_list(args: argparse.Namespace) -> int:
     for entry in entries:
         verified = "-" if entry.verified is None else ("yes" if entry.verified else "NO")
         used = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.last_used))
-        print(f"{entry.name:<{width}}  {len(entry.files):>5}  {_size(entry.size):>9}  "
-              f"{verified:<8}  {used}")
+        print(
+            f"{entry.name:<{width}}  {len(entry.files):>5}  {_size(entry.size):>9}  "
+            f"{verified:<8}  {used}"
+        )
     total = sum(entry.size for entry in entries)
     print(f"{len(entries)} entries, {_size(total)} in {root}")
     return 0
@@ -75,11 +85,17 @@ def run_clean(args: argparse.Namespace) -> int:
     from ..errors import OptionError
 
     if not (args.uids or args.older_than is not None or args.exports or args.all):
-        raise OptionError("cache clean: name entries (UID), or give --older-than, --exports "
-                          "or --all")
+        raise OptionError(
+            "cache clean: name entries (UID), or give --older-than, --exports or --all"
+        )
     root = get_hub_dir()
-    chosen = select(scan_cache(root), names=args.uids, older_than_days=args.older_than,
-                    exports=args.exports, everything=args.all)
+    chosen = select(
+        scan_cache(root),
+        names=args.uids,
+        older_than_days=args.older_than,
+        exports=args.exports,
+        everything=args.all,
+    )
     skipped: List[str] = []
     freed = 0
     for entry in chosen:

@@ -6,6 +6,7 @@ portable export; ``predict``'s own ONNX Runtime cache holds a machine-specific o
 An ONNX model file (``ghostnet quantize``'s int8 output) is already an export: ``--format
 onnx`` copies it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,19 +29,30 @@ exit status: 0 on success, 1 when the export failed, 2 on usage errors.
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Add the ``export`` subcommand."""
     parser = subparsers.add_parser(
-        "export", help="export a model to MindIR or ONNX",
+        "export",
+        help="export a model to MindIR or ONNX",
         description="Restore a model and export it with a fixed input shape.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", metavar="M",
-                        help="hub uid, card path or URL, a model name with published weights "
-                             "(ghostnet), or a .ckpt file (--arch if it records none)")
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "model",
+        metavar="M",
+        help="hub uid, card path or URL, a model name with published weights "
+        "(ghostnet), or a .ckpt file (--arch if it records none)",
+    )
     parser.add_argument("--arch", help="GhostNet variant of a .ckpt model (e.g. ghostnet)")
     parser.add_argument("--format", required=True, choices=("mindir", "onnx"))
     parser.add_argument("-o", "--output", required=True, metavar="PATH", help="file to write")
-    parser.add_argument("--batch-size", type=positive_int, default=1,
-                        help="batch dimension of the input (1)")
-    parser.add_argument("--image-size", type=positive_int, default=None,
-                        help="input height and width (default: the model's crop, 224)")
+    parser.add_argument(
+        "--batch-size", type=positive_int, default=1, help="batch dimension of the input (1)"
+    )
+    parser.add_argument(
+        "--image-size",
+        type=positive_int,
+        default=None,
+        help="input height and width (default: the model's crop, 224)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -57,8 +69,9 @@ def run(args: argparse.Namespace) -> int:
         return _copy_onnx_model(spec.checkpoint, args)
     net, record = load_network(spec)
     size = args.image_size or record.preprocessing.crop
-    path = export_network(net, args.output, args.format, batch_size=args.batch_size,
-                          image_size=size)
+    path = export_network(
+        net, args.output, args.format, batch_size=args.batch_size, image_size=size
+    )
     print(f"{path}: {args.format} for input ({args.batch_size}, 3, {size}, {size}) float32")
     return 0
 
@@ -69,10 +82,15 @@ def _copy_onnx_model(model: Path, args: argparse.Namespace) -> int:
     from ..atomic import copy_file  # pylint: disable=import-outside-toplevel
 
     if args.format != "onnx":
-        print(f"ghostnet export: {model} is an ONNX model; it exports only as --format onnx "
-              "(MindIR needs the checkpoint)", file=sys.stderr)
+        print(
+            f"ghostnet export: {model} is an ONNX model; it exports only as --format onnx "
+            "(MindIR needs the checkpoint)",
+            file=sys.stderr,
+        )
         return 2
     copy_file(model, args.output)
-    print(f"{args.output}: a copy of {model} (ONNX with a free batch axis and its record "
-          "inside; --batch-size and --image-size do not apply)")
+    print(
+        f"{args.output}: a copy of {model} (ONNX with a free batch axis and its record "
+        "inside; --batch-size and --image-size do not apply)"
+    )
     return 0

@@ -4,6 +4,7 @@ The work is in :mod:`..hub_install`; this module owns the options, the help and 
 output. Each card is handled on its own: one that fails is reported on stderr and the others
 go on (exit status 1).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,32 +39,54 @@ exit status: 0 when every card succeeded (for --check: every card ready), 1 othe
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Add the ``hub-install`` subcommand."""
     parser = subparsers.add_parser(
-        "hub-install", help="install this module where the real mindspore_hub client looks",
+        "hub-install",
+        help="install this module where the real mindspore_hub client looks",
         description="Place this module in the real MindSpore Hub client's cache, so that\n"
-                    "mindspore_hub.load(uid) builds this network for the public GhostNet "
-                    "cards.", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("uids", nargs="*", metavar="UID",
-                        help="card uids, user/version/card or user/device/version/card "
-                             "(default: the public GhostNet cards; with --check and "
-                             "--remove: the cards installed)")
-    parser.add_argument("--hub-dir", type=Path,
-                        help="the client's hub dir (default: MSHUB_CACHE_DIR, ~/.mscache, "
-                             "as mindspore_hub)")
-    parser.add_argument("--index", help="where to read cards that are not cached "
-                                        "(default: MSHUB_INDEX, the public hub)")
-    parser.add_argument("--offline", action="store_true", default=None,
-                        help="never touch the network (default: MSHUB_OFFLINE)")
-    parser.add_argument("--copy", action="store_true",
-                        help="copy the package instead of linking to it: works without "
-                             "this package installed")
-    parser.add_argument("--force", action="store_true",
-                        help="move aside a folder this command did not make")
+        "mindspore_hub.load(uid) builds this network for the public GhostNet "
+        "cards.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "uids",
+        nargs="*",
+        metavar="UID",
+        help="card uids, user/version/card or user/device/version/card "
+        "(default: the public GhostNet cards; with --check and "
+        "--remove: the cards installed)",
+    )
+    parser.add_argument(
+        "--hub-dir",
+        type=Path,
+        help="the client's hub dir (default: MSHUB_CACHE_DIR, ~/.mscache, as mindspore_hub)",
+    )
+    parser.add_argument(
+        "--index",
+        help="where to read cards that are not cached (default: MSHUB_INDEX, the public hub)",
+    )
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        default=None,
+        help="never touch the network (default: MSHUB_OFFLINE)",
+    )
+    parser.add_argument(
+        "--copy",
+        action="store_true",
+        help="copy the package instead of linking to it: works without this package installed",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="move aside a folder this command did not make"
+    )
     parser.add_argument("--dry-run", action="store_true", help="say what would be done")
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--remove", action="store_true", help="undo what hub-install did")
-    action.add_argument("--check", action="store_true",
-                        help="report whether the real client would find the conf, the card "
-                             "and a verified checkpoint")
+    action.add_argument(
+        "--check",
+        action="store_true",
+        help="report whether the real client would find the conf, the card "
+        "and a verified checkpoint",
+    )
     parser.set_defaults(run=run)
 
 
@@ -89,9 +112,14 @@ def run(args: argparse.Namespace) -> int:
                 lines = hub_install.remove_card(uid, hub_dir=hub_dir, dry_run=args.dry_run)
             else:
                 lines = hub_install.install_card(
-                    uid, hub_dir=hub_dir, index=args.index or settings.index,
+                    uid,
+                    hub_dir=hub_dir,
+                    index=args.index or settings.index,
                     offline=settings.offline if args.offline is None else args.offline,
-                    copy=args.copy, force=args.force, dry_run=args.dry_run)
+                    copy=args.copy,
+                    force=args.force,
+                    dry_run=args.dry_run,
+                )
         except GhostnetHubError as error:
             print(f"ghostnet hub-install: {uid}: error: {error}", file=sys.stderr)
             failed += 1
@@ -127,8 +155,11 @@ def _check(uids: List[str], hub_dir: Path) -> int:
         ready = ready and result.ready
         notes = notes or bool(result.client_notes)
         print(f"{uid}: {'ready' if result.ready else 'NOT READY'}")
-        for what, finding in (("conf", result.conf), ("card", result.card),
-                              ("checkpoint", result.checkpoint)):
+        for what, finding in (
+            ("conf", result.conf),
+            ("card", result.card),
+            ("checkpoint", result.checkpoint),
+        ):
             print(f"  {what:<10}  {'ok' if finding.ok else 'no':<3} {finding.detail}")
         for note in result.client_notes:
             print(f"  {'client':<10}  !   {note}")

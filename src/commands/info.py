@@ -1,4 +1,5 @@
 """``ghostnet info M``: what a model is, what it costs, how to feed it, where it is cached."""
+
 from __future__ import annotations
 
 import argparse
@@ -31,11 +32,18 @@ published file.
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Add the ``info`` subcommand."""
     parser = subparsers.add_parser(
-        "info", help="describe a model", description="Describe a model and its cache state.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", metavar="M",
-                        help="hub uid, card path or URL, a model name with published weights "
-                             "(ghostnet), or a .ckpt file (--arch if it records none)")
+        "info",
+        help="describe a model",
+        description="Describe a model and its cache state.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "model",
+        metavar="M",
+        help="hub uid, card path or URL, a model name with published weights "
+        "(ghostnet), or a .ckpt file (--arch if it records none)",
+    )
     parser.add_argument("--arch", help="GhostNet variant of a .ckpt model (e.g. ghostnet)")
     parser.set_defaults(run=run)
 
@@ -55,25 +63,35 @@ def run(args: argparse.Namespace) -> int:
 
     found = info(args.model)
     card = found.card
-    lines = [("card", str(found.card_path)), ("model-name", card.model_name),
-             ("model-version", card.model_version), ("user-id", card.user_id),
-             ("train-dataset", card.train_dataset or "-"),
-             ("evaluation", card.evaluation or "-"), ("summary", card.summary)]
-    lines += [(f"asset ({asset.file_format})", f"{asset.link} sha256 {asset.sha256}")
-              for asset in card.assets]
-    state = "verified" if found.verified else ("cached, NOT verified" if found.cached
-                                               else "not cached")
+    lines = [
+        ("card", str(found.card_path)),
+        ("model-name", card.model_name),
+        ("model-version", card.model_version),
+        ("user-id", card.user_id),
+        ("train-dataset", card.train_dataset or "-"),
+        ("evaluation", card.evaluation or "-"),
+        ("summary", card.summary),
+    ]
+    lines += [
+        (f"asset ({asset.file_format})", f"{asset.link} sha256 {asset.sha256}")
+        for asset in card.assets
+    ]
+    state = (
+        "verified" if found.verified else ("cached, NOT verified" if found.cached else "not cached")
+    )
     lines.append(("cache", f"{found.checkpoint} ({state})"))
     spec: Optional[ResolvedWeights] = None
     if found.sha256 is not None:
-        spec = ResolvedWeights(args.model, found.checkpoint, found.sha256,
-                               record_for_card(card, found.sha256), card)
+        spec = ResolvedWeights(
+            args.model, found.checkpoint, found.sha256, record_for_card(card, found.sha256), card
+        )
     _print(lines + _network_lines(spec, card.model_name.lower(), card_facts(card.body)))
     return 0
 
 
-def _network_lines(spec: "Optional[ResolvedWeights]", arch: str,
-                   facts: Optional[CardFacts] = None) -> List[Tuple[str, str]]:
+def _network_lines(
+    spec: "Optional[ResolvedWeights]", arch: str, facts: Optional[CardFacts] = None
+) -> List[Tuple[str, str]]:
     """Variant, classes, size and preprocessing: from the restored checkpoint when there is
     one, else from what the card's text records (``facts``), else from the architecture
     alone (1000 classes, as published)."""
@@ -103,12 +121,18 @@ def _network_lines(spec: "Optional[ResolvedWeights]", arch: str,
     return [
         ("variant", f"{arch}: {VARIANTS[arch].description}"),
         ("classes", classes),
-        ("parameters", f"{trainable:,} trainable ({_count(net.get_parameters()):,} values "
-                       "with the BatchNorm statistics)"),
+        (
+            "parameters",
+            f"{trainable:,} trainable ({_count(net.get_parameters()):,} values "
+            "with the BatchNorm statistics)",
+        ),
         (f"MACs at {MACS_IMAGE_SIZE}", f"{count_macs(net, MACS_IMAGE_SIZE):,}"),
-        ("preprocessing", f"resize {prep.resize} ({prep.interpolation}), center-crop "
-                          f"{prep.crop}, mean {_triple(prep.mean)}, std {_triple(prep.std)} "
-                          "(0-255 scale), CHW"),
+        (
+            "preprocessing",
+            f"resize {prep.resize} ({prep.interpolation}), center-crop "
+            f"{prep.crop}, mean {_triple(prep.mean)}, std {_triple(prep.std)} "
+            "(0-255 scale), CHW",
+        ),
     ]
 
 
@@ -117,8 +141,11 @@ def _checkpoint_lines(spec: "ResolvedWeights") -> List[Tuple[str, str]]:
 
     record = published_record(spec.arch)
     published = record is not None and record.sha256 == spec.sha256
-    return [("checkpoint", str(spec.checkpoint)), ("sha256", spec.sha256),
-            ("published weights", "yes (sha256 matches the record)" if published else "no")]
+    return [
+        ("checkpoint", str(spec.checkpoint)),
+        ("sha256", spec.sha256),
+        ("published weights", "yes (sha256 matches the record)" if published else "no"),
+    ]
 
 
 def _count(params: Iterable["Parameter"]) -> int:

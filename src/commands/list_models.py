@@ -1,4 +1,5 @@
 """``ghostnet list``: the models the hub index offers."""
+
 from __future__ import annotations
 
 import argparse
@@ -21,13 +22,22 @@ The index is MSHUB_INDEX (a folder, or an http(s) base URL serving index.json);
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Add the ``list`` subcommand."""
     parser = subparsers.add_parser(
-        "list", help="list the hub's models", description="List the models the hub offers.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "list",
+        help="list the hub's models",
+        description="List the models the hub offers.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--index", help="index folder or URL (default: MSHUB_INDEX)")
-    parser.add_argument("--source", choices=("gitee", "github"),
-                        help="use the public hub's index on this host")
-    parser.add_argument("--offline", action="store_true", default=None,
-                        help="list the cards in the cache, without the network")
+    parser.add_argument(
+        "--source", choices=("gitee", "github"), help="use the public hub's index on this host"
+    )
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        default=None,
+        help="list the cards in the cache, without the network",
+    )
     parser.set_defaults(run=run)
 
 
@@ -50,13 +60,17 @@ def run(args: argparse.Namespace) -> int:
         settings = get_settings()
         offline = settings.offline if args.offline is None else args.offline
         if offline:
-            print(f"ghostnet list: no cards in the cache {get_hub_dir()} (offline mode lists "
-                  "the cached cards only; a card is cached when a model is first loaded)",
-                  file=sys.stderr)
+            print(
+                f"ghostnet list: no cards in the cache {get_hub_dir()} (offline mode lists "
+                "the cached cards only; a card is cached when a model is first loaded)",
+                file=sys.stderr,
+            )
         else:
             where = index_for(args.source, settings.index if args.index is None else args.index)
-            print(f"ghostnet list: the index {where} holds no cards (user/version/card.md)",
-                  file=sys.stderr)
+            print(
+                f"ghostnet list: the index {where} holds no cards (user/version/card.md)",
+                file=sys.stderr,
+            )
     width = max((len(entry.uid) for entry in entries), default=0)
     for entry in entries:
         print(f"{entry.uid:<{width}}  {entry.model_name}")

@@ -6,6 +6,7 @@ holds one object per input). A progress bar (stderr, a terminal only) appears fo
 a screenful of images. Heavy modules are imported inside :func:`run`, so ``ghostnet --help``
 stays fast and the ONNX Runtime path with a cached export never imports MindSpore.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,23 +46,35 @@ and no --arch, an --arch the checkpoint contradicts).
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Add the ``predict`` subcommand."""
     parser = subparsers.add_parser(
-        "predict", help="classify images",
+        "predict",
+        help="classify images",
         description="Classify image files (directories are walked recursively) and print "
-                    "the top-k classes of each.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "the top-k classes of each.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files or directories")
-    parser.add_argument("--model", default=DEFAULT_MODEL,
-                        help="hub uid, card path or URL, a model name with published "
-                             "weights (ghostnet), a .ckpt file (--arch if it records none), "
-                             "or an .onnx model file of ghostnet quantize "
-                             f"(default: {DEFAULT_MODEL})")
+    parser.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        help="hub uid, card path or URL, a model name with published "
+        "weights (ghostnet), a .ckpt file (--arch if it records none), "
+        "or an .onnx model file of ghostnet quantize "
+        f"(default: {DEFAULT_MODEL})",
+    )
     parser.add_argument("--arch", help="GhostNet variant of a .ckpt --model (e.g. ghostnet)")
-    parser.add_argument("--topk", "--top-k", type=positive_int, default=5,
-                        help="classes per image (5)")
-    parser.add_argument("--batch-size", type=positive_int, default=16,
-                        help="images per forward pass (16)")
-    parser.add_argument("--backend", choices=("auto", "mindspore", "onnxruntime"),
-                        default="auto", help="auto: onnxruntime when installed, else mindspore")
+    parser.add_argument(
+        "--topk", "--top-k", type=positive_int, default=5, help="classes per image (5)"
+    )
+    parser.add_argument(
+        "--batch-size", type=positive_int, default=16, help="images per forward pass (16)"
+    )
+    parser.add_argument(
+        "--backend",
+        choices=("auto", "mindspore", "onnxruntime"),
+        default="auto",
+        help="auto: onnxruntime when installed, else mindspore",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     parser.set_defaults(run=run)
 
@@ -93,12 +106,16 @@ def run(args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps({"image": item.path, "error": item.error}), flush=True)
         return 1
-    predictor = Predictor(spec, backend=choose_backend(args.backend),
-                          batch_size=max(1, min(args.batch_size, images)),
-                          cache_dir=get_hub_dir())
+    predictor = Predictor(
+        spec,
+        backend=choose_backend(args.backend),
+        batch_size=max(1, min(args.batch_size, images)),
+        cache_dir=get_hub_dir(),
+    )
     results = predictor.predict(inputs, args.topk)
     if len(inputs) > SCREENFUL:
         from ..progress import progress_bar
+
         results = progress_bar(iterable=results, total=len(inputs), unit="image")
     failed = 0
     for prediction in results:
@@ -115,9 +132,12 @@ def _print(prediction: "Prediction", as_json: bool, out: TextIO) -> None:
         if prediction.error is not None:
             record = {"image": prediction.image, "error": prediction.error}
         else:
-            record = {"image": prediction.image,
-                      "top": [{"index": i, "label": label, "prob": prob}
-                              for i, label, prob in prediction.top]}
+            record = {
+                "image": prediction.image,
+                "top": [
+                    {"index": i, "label": label, "prob": prob} for i, label, prob in prediction.top
+                ],
+            }
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
     elif prediction.error is None:
         top = ", ".join(f"{label} ({prob:.4f})" for _, label, prob in prediction.top)

@@ -3,6 +3,7 @@
 Heavy modules (FastAPI, uvicorn, the model) are imported inside :func:`run`, so
 ``ghostnet --help`` stays fast and works without the ``serve`` extra.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,27 +38,56 @@ SIGTERM or Ctrl-C: requests in flight are finished, then the server exits 0.
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Add the ``serve`` subcommand."""
     parser = subparsers.add_parser(
-        "serve", help="serve a model over HTTP",
+        "serve",
+        help="serve a model over HTTP",
         description="Serve a model over HTTP with dynamic batching, metrics and a web page.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", metavar="MODEL",
-                        help="hub uid, card path or URL, a .ckpt file with --arch, or an "
-                             ".onnx model file (ghostnet quantize)")
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "model",
+        metavar="MODEL",
+        help="hub uid, card path or URL, a .ckpt file with --arch, or an "
+        ".onnx model file (ghostnet quantize)",
+    )
     parser.add_argument("--arch", help="GhostNet variant of a .ckpt model (e.g. ghostnet)")
-    parser.add_argument("--host", default=DEFAULT_HOST,
-                        help=f"address to bind ({DEFAULT_HOST}: this machine only)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
-                        help=f"TCP port ({DEFAULT_PORT}; 0 picks a free one)")
-    parser.add_argument("--backend", choices=("auto", "mindspore", "onnxruntime"),
-                        default="auto", help="auto: onnxruntime when installed, else mindspore")
-    parser.add_argument("--max-batch", type=positive_int, default=16,
-                        help="most images per model run (16)")
-    parser.add_argument("--max-wait-ms", type=float, default=5.0,
-                        help="how long a request waits for others to batch with (5)")
-    parser.add_argument("--max-upload-mb", type=float, default=20.0,
-                        help="largest request body in MiB; larger gets 413 (20)")
-    parser.add_argument("--read-timeout", type=float, default=10.0, metavar="SECONDS",
-                        help="longest pause while a request body arrives; then 408 (10)")
+    parser.add_argument(
+        "--host", default=DEFAULT_HOST, help=f"address to bind ({DEFAULT_HOST}: this machine only)"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"TCP port ({DEFAULT_PORT}; 0 picks a free one)",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=("auto", "mindspore", "onnxruntime"),
+        default="auto",
+        help="auto: onnxruntime when installed, else mindspore",
+    )
+    parser.add_argument(
+        "--max-batch", type=positive_int, default=16, help="most images per model run (16)"
+    )
+    parser.add_argument(
+        "--max-wait-ms",
+        type=float,
+        default=5.0,
+        help="how long a request waits for others to batch with (5)",
+    )
+    parser.add_argument(
+        "--max-upload-mb",
+        type=float,
+        default=20.0,
+        help="largest request body in MiB; larger gets 413 (20)",
+    )
+    parser.add_argument(
+        "--read-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="longest pause while a request body arrives; then 408 (10)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -66,9 +96,19 @@ def run(args: argparse.Namespace) -> int:
     from ..serve import serve  # pylint: disable=import-outside-toplevel  (FastAPI, uvicorn)
 
     if args.max_wait_ms < 0 or args.max_upload_mb <= 0 or args.read_timeout <= 0:
-        print("ghostnet serve: --max-wait-ms must be >= 0, --max-upload-mb and "
-              "--read-timeout > 0", file=sys.stderr)
+        print(
+            "ghostnet serve: --max-wait-ms must be >= 0, --max-upload-mb and --read-timeout > 0",
+            file=sys.stderr,
+        )
         return 2
-    return serve(args.model, arch=args.arch, host=args.host, port=args.port,
-                 backend=args.backend, max_batch=args.max_batch, max_wait_ms=args.max_wait_ms,
-                 max_upload_mb=args.max_upload_mb, read_timeout_s=args.read_timeout)
+    return serve(
+        args.model,
+        arch=args.arch,
+        host=args.host,
+        port=args.port,
+        backend=args.backend,
+        max_batch=args.max_batch,
+        max_wait_ms=args.max_wait_ms,
+        max_upload_mb=args.max_upload_mb,
+        read_timeout_s=args.read_timeout,
+    )

@@ -14,6 +14,7 @@ Every card is checked, even after one fails, so one run reports all broken cards
 gets one line on stdout; warnings (a sha256 that is only a prefix, an unknown field) go to
 stderr, one line each, naming the card.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,14 +39,19 @@ exit status: 0 when every card is valid, 1 when any is not.
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Add the ``validate`` subcommand."""
     parser = subparsers.add_parser(
-        "validate", help="validate model cards",
+        "validate",
+        help="validate model cards",
         description="Check MindSpore Hub model cards (markdown with a YAML header) against\n"
-                    "the hub's rules for new cards and what hub.load checks.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "the hub's rules for new cards and what hub.load checks.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("cards", nargs="+", metavar="CARD", help="model card files to check")
-    parser.add_argument("--ghostnet-only", action="store_true",
-                        help="fail a card that plain hub.load(uid) cannot load (another "
-                             "network, or no checkpoint)")
+    parser.add_argument(
+        "--ghostnet-only",
+        action="store_true",
+        help="fail a card that plain hub.load(uid) cannot load (another network, or no checkpoint)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -67,8 +73,9 @@ def run(args: argparse.Namespace) -> int:
             try:
                 notes = check_loadable(card)
             except UnsafeAssetNameError as error:
-                raise CardError(str(checked), f"{error.url}: {error.reason}",
-                                "asset-link") from error
+                raise CardError(
+                    str(checked), f"{error.url}: {error.reason}", "asset-link"
+                ) from error
             if args.ghostnet_only and notes:
                 raise CardError(str(checked), f"--ghostnet-only: {notes[0]}")
         except CardError as error:
