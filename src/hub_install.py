@@ -64,8 +64,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
-import secrets
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -75,7 +73,7 @@ from typing import Dict, List, Optional, Set, Tuple
 import yaml
 
 from . import __version__
-from .atomic import write_bytes, write_text
+from .atomic import remove_stale_temps, temp_name, write_bytes, write_text
 from .cache import cache_folder, verify
 from .card import ModelCard, load_card, parse_card
 from .errors import GhostnetHubError, HubInstallError, OfflineError
@@ -103,7 +101,6 @@ CLIENT_ALLOWED_LINKS = (
     "https://github.com/mindspore-ai/mindspore",
 )
 """The client's host allow-list (``whitelist.py`` at 22cb7b594a90e3fccf6e9f4edab408c3bb86fa42)."""
-_STALE = re.compile(r"^\.(?P<folder>.+)\.ghostnet-hub-(?:new|old)\.(?P<pid>\d+)\.[0-9a-f]+$")
 
 HUB_CONF_TEXT = '''\
 """MindSpore Hub entry of the GhostNet module: ``create_network(name, *args, **kwargs)``.
@@ -445,7 +442,7 @@ def _place(
         done.append(f"{verb}move {what} at {net_dir} aside to {where.target / displaced}")
     created = [] if dry_run else _make_dirs(where.target, hub_dir)
     if not dry_run:
-        _clean_stale(where.target)
+        remove_stale_temps(where.target)  # build folders a killed hub-install left
         if displaced is not None:
             os.rename(net_dir, where.target / displaced)
         _build(
@@ -476,8 +473,7 @@ def _intact(net_dir: Path, record: Record, mode: str) -> bool:
 def _build(net_dir: Path, record: Record, *, replace: bool) -> None:
     """Build the folder under a hidden name beside it, then rename it into place; the old
     one (``replace``) is swapped out and removed only once the new one is in."""
-    token = f"{os.getpid()}.{secrets.token_hex(4)}"
-    staging = net_dir.with_name(f".{net_dir.name}.ghostnet-hub-new.{token}")
+    staging = net_dir.with_name(temp_name(net_dir.name, ".tmp"))
     staging.mkdir()
     try:
         for name, text in CONF_FILES.items():
@@ -492,7 +488,7 @@ def _build(net_dir: Path, record: Record, *, replace: bool) -> None:
             )
         (staging / MARKER).write_text(record.to_json(), encoding="utf-8")
         if replace:
-            old = net_dir.with_name(f".{net_dir.name}.ghostnet-hub-old.{token}")
+            old = net_dir.with_name(temp_name(net_dir.name, ".tmp"))
             os.rename(net_dir, old)
             os.rename(staging, net_dir)
             shutil.rmtree(old)
@@ -520,26 +516,6 @@ def _make_dirs(target: Path, hub_dir: Path) -> List[str]:
             path.mkdir(parents=True)
             created.append("/".join(parts[:depth]))
     return created
-
-
-def _clean_stale(target: Path) -> None:
-    """Remove build folders that a killed ``hub-install`` left in ``target``."""
-    for child in target.iterdir():
-        match = _STALE.match(child.name)
-        if match and not _alive(int(match.group("pid"))):
-            shutil.rmtree(child, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def describe(path: Path) -> str:

@@ -406,7 +406,7 @@ def test_a_card_that_is_not_the_known_one_is_refused(hub_dir):
 
 
 def test_a_build_folder_left_by_a_killed_run_is_cleaned(hub_dir):
-    stale = hub_dir / "mindspore" / "1.5" / ".ghostnet.ghostnet-hub-new.4194305.deadbeef"
+    stale = hub_dir / "mindspore" / "1.5" / ".ghostnet.4194305.deadbeef.tmp"  # temp_name's form
     stale.mkdir(parents=True)
     assert run_cli(UID_15, "--hub-dir", str(hub_dir), "--offline")[0] == 0
     assert not stale.exists()
