@@ -63,9 +63,23 @@ REQUIRED_FIELDS = (
     "license",
     "summary",
 )
-OPTIONAL_FIELDS = ("train-dataset", "evaluation", "asset", "accuracy", "allow-cache-ckpt")
-HUB_ONLY_FIELDS = ("input-shape", "train-backend", "infer-backend", "featured-image")
+OPTIONAL_FIELDS = (
+    "train-dataset",
+    "evaluation",
+    "asset",
+    "accuracy",
+    "allow-cache-ckpt",
+    "input-shape",
+    "infer-backend",
+)
+HUB_ONLY_FIELDS = ("train-backend", "featured-image")
 """Fields the hub's validator knows that this client does not read: no warning for them."""
+CLIENT_REQUIRED_FIELDS = ("input-shape", "infer-backend")
+"""Fields the real ``mindspore_hub`` client's own card check (``ValidMarkdown`` in its
+``_utils/check.py``, run on every load) requires although the hub's schema leaves them out:
+a card without them does not load in that client, so :func:`render_card` writes them."""
+BACKENDS = ("cpu", "gpu", "ascend")
+"""The ``infer-backend`` values the client's check accepts, joined by ``/``."""
 ASSET_FIELDS = ("file-format", "asset-link", "asset-sha256")
 
 MODULE_TYPES = (
@@ -166,6 +180,11 @@ class ModelCard:
     evaluation: Optional[str] = None
     accuracy: Optional[float] = None
     allow_cache_ckpt: Optional[bool] = None
+    input_shape: Optional[Tuple[int, ...]] = None
+    """The input of one example, height, width, channels as hub cards write it
+    (``[224, 224, 3]``); None when absent, or a multi-input shape (a list of lists)."""
+    infer_backend: Optional[str] = None
+    """Lower-case values from :data:`BACKENDS`, joined by ``/``."""
     preamble: str = ""
     """Markdown before the header; hub cards put the ``# name`` heading there."""
     body: str = ""
@@ -225,6 +244,8 @@ def parse_card(text: str, source: str) -> ModelCard:
         evaluation=read.optional_text("evaluation"),
         accuracy=read.optional_number("accuracy"),
         allow_cache_ckpt=read.optional_flag("allow-cache-ckpt"),
+        input_shape=_input_shape(fields.get("input-shape"), source),
+        infer_backend=_backend(read.optional_text("infer-backend"), source),
         preamble=preamble,
         body=body,
     )
@@ -257,6 +278,10 @@ def render_card(card: ModelCard) -> str:
     ]
     if card.allow_cache_ckpt is not None:
         entries.append(f"allow-cache-ckpt: {card.allow_cache_ckpt}")
+    if card.input_shape is not None:
+        entries.append(f"input-shape: {shape_text(card.input_shape)}")
+    if card.infer_backend is not None:
+        entries.append(_entry("infer-backend", card.infer_backend))
     if card.assets:
         entries.append("asset:")
         entries += [
@@ -444,6 +469,41 @@ def _scalar(node: yaml.Node, source: str, field: str) -> yaml.ScalarNode:
         kind = "list" if isinstance(node, yaml.SequenceNode) else "mapping"
         raise CardError(source, f"must be a single value, not a {kind}", field)
     return node
+
+
+def _input_shape(node: Optional[yaml.Node], source: str) -> Optional[Tuple[int, ...]]:
+    """A list of non-negative ints; None for no field or a list of lists (the hub's way of
+    writing several inputs, which a GhostNet never has). The client refuses anything else."""
+    if node is None:
+        return None
+    problem = "must be a list of ints, as [224, 224, 3]"
+    if not isinstance(node, yaml.SequenceNode):
+        raise CardError(source, problem, "input-shape")
+    if node.value and all(isinstance(item, yaml.SequenceNode) for item in node.value):
+        return None
+    dims = []
+    for item in node.value:
+        if not (isinstance(item, yaml.ScalarNode) and item.tag == _TAG + "int"):
+            raise CardError(source, problem, "input-shape")
+        dims.append(int(yaml.SafeLoader("").construct_yaml_int(item)))
+    return tuple(dims)
+
+
+def shape_text(shape: Tuple[int, ...]) -> str:
+    """``input-shape`` as cards write it: ``[224, 224, 3]``."""
+    return "[" + ", ".join(str(dim) for dim in shape) + "]"
+
+
+def _backend(value: Optional[str], source: str) -> Optional[str]:
+    if value is None:
+        return None
+    parts = value.lower().split("/")
+    unknown = [part for part in parts if part not in BACKENDS]
+    if unknown:
+        raise CardError(
+            source, f"{unknown[0]!r} is not one of {', '.join(BACKENDS)}", "infer-backend"
+        )
+    return "/".join(parts)
 
 
 def _module_type(value: str, source: str) -> str:

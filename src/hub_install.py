@@ -42,15 +42,19 @@ What the real client does, as read in mindspore-ai/hub, ``mindspore_hub/load.py`
 With ``force_reload=True`` the real client downloads the card and the repository again and
 replaces what is installed here; the default (False) keeps it.
 
-What this module cannot change: ``CellInfo(md_path)`` (``info.py``) runs the client's own
-card check on every load, ``ValidMarkdown.check_markdown_file`` (``_utils/check.py`` at
-7a1d6d64470f02c7a88c7c654d0365829bcb4b26). In that version it requires ``input-shape`` and
-``infer-backend``, which none of the official ``mindspore/1.x`` cards have (the noah-cvlab
-cards do), and it opens the repo-link and every asset link, after checking them against
+What the client checks beyond the hub's schema: ``CellInfo(md_path)`` (``info.py``) runs
+the client's own card check on every load, ``ValidMarkdown.check_markdown_file``
+(``_utils/check.py`` at 7a1d6d64470f02c7a88c7c654d0365829bcb4b26). It requires
+``input-shape`` and ``infer-backend``, which none of the official ``mindspore/1.x`` cards
+have (the noah-cvlab cards do), so the client refuses those cards as the hub serves them.
+The card placed in the cache therefore gets the missing fields, added at the end of its
+header under a comment that says why (:func:`client_card`); everything else stays byte for
+byte. A card already cached is amended the same way, its original kept beside it
+(:data:`ORIGINAL_SUFFIX`) and put back by :func:`remove_card`. What no cache can change: the
+check also opens the repo-link and every asset link, after checking them against
 ``_utils/whitelist.py`` (``download.mindspore.cn``, ``gitee.com/mindspore/mindspore``,
-``github.com/mindspore-ai/mindspore``; ``gitee.com/mindspore/models`` is not on it). Cards
-are written as the hub holds them, never edited; :func:`check_card` reports what that check
-would refuse (:func:`client_notes`).
+``github.com/mindspore-ai/mindspore``; ``gitee.com/mindspore/models`` is not on it);
+:func:`check_card` reports what it would refuse (:func:`client_notes`).
 
 The folder is ours when it holds :data:`MARKER`, a JSON record of what was installed, from
 where, by which version of this module, for which cards, and what it displaced; nothing
@@ -75,11 +79,13 @@ import yaml
 from . import __version__
 from .atomic import remove_stale_temps, temp_name, write_bytes, write_text
 from .cache import cache_folder, verify
-from .card import ModelCard, load_card, parse_card
+from .card import CLIENT_REQUIRED_FIELDS, ModelCard, load_card, parse_card, shape_text
+from .card_facts import card_facts
 from .errors import GhostnetHubError, HubInstallError, OfflineError
 from .index import fetch_card, is_url, locate
-from .registry import ASSETS_DIR, variant_key
+from .registry import ASSETS_DIR, base_record, variant_key
 from .uid import Uid, parse_uid
+from .untrusted import compose_yaml
 
 MARKER = ".ghostnet-hub-install.json"
 """The file in an installed folder that records what this module put there."""
@@ -92,9 +98,13 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 """This installed package (``ghostnet_hub``, or ``src`` in a checkout): what is linked or
 copied."""
 MODES = ("symlink", "copy")
-CLIENT_REQUIRED_FIELDS = ("input-shape", "infer-backend")
-"""Fields the client's card check requires that the hub's schema leaves out (``check.py``
-at 7a1d6d64470f02c7a88c7c654d0365829bcb4b26, ``required_user_fields``)."""
+CLIENT_INFER_BACKEND = "cpu"
+"""The ``infer-backend`` added to a card that lacks it: the device this module is tested on."""
+CLIENT_FIELDS_NOTE = (
+    "# added by ghostnet hub-install: the mindspore_hub client's card check requires these"
+)
+ORIGINAL_SUFFIX = ".before-ghostnet-hub"
+"""A cached card that :func:`install_card` amended is kept as ``.<card>.md`` + this."""
 CLIENT_ALLOWED_LINKS = (
     "https://download.mindspore.cn",
     "https://gitee.com/mindspore/mindspore",
@@ -324,33 +334,79 @@ def install_card(
     """
     uid = parse_uid(name)
     hub_dir = Path(hub_dir).expanduser().absolute()
-    card, card_bytes = _card_for(uid, hub_dir, index=index, offline=offline)
+    card, card_bytes, cached = _card_for(uid, hub_dir, index=index, offline=offline)
     variant_key(card.model_name)
     where = placement(uid, hub_dir, card)
     _check_known(uid, card, where)
-    card_sha = None if card_bytes is None else hashlib.sha256(card_bytes).hexdigest()
+    amended = client_card(card_bytes, card)
+    written = amended if amended is not None else (None if cached else card_bytes)
+    card_sha = None if written is None else hashlib.sha256(written).hexdigest()
     mode = MODES[1] if copy else MODES[0]
     done = _place(where, hub_dir, mode, force=force, dry_run=dry_run, card_sha=card_sha)
-    if card_bytes is not None:
-        if not dry_run:
-            write_bytes(where.card_file, card_bytes)
-        done.append(f"{'would ' if dry_run else ''}write the card {where.card_file}")
+    if written is None:
+        return done
+    verb = "would " if dry_run else ""
+    if cached:
+        original = original_card(where.card_file)
+        if not dry_run and not original.exists():
+            write_bytes(original, card_bytes)
+        done.append(f"{verb}keep the cached card as it was in {original}")
+    if not dry_run:
+        write_bytes(where.card_file, written)
+    added = (
+        f", adding {' and '.join(missing_client_fields(card_bytes))} (the real client's card "
+        "check requires them)"
+        if amended is not None
+        else ""
+    )
+    done.append(f"{verb}write the card {where.card_file}{added}")
     return done
+
+
+def original_card(card_file: Path) -> Path:
+    """Where a cached card that :func:`install_card` amended is kept."""
+    return card_file.with_name(f".{card_file.name}{ORIGINAL_SUFFIX}")
+
+
+def missing_client_fields(card_bytes: bytes) -> List[str]:
+    """The fields of :data:`~.card.CLIENT_REQUIRED_FIELDS` that the card's header lacks."""
+    keys = _header_keys(card_bytes.decode("utf-8"))
+    return [name for name in CLIENT_REQUIRED_FIELDS if name not in keys]
+
+
+def client_card(card_bytes: bytes, card: ModelCard) -> Optional[bytes]:
+    """The card with the fields the real client requires and it lacks added at the end of
+    its header, under :data:`CLIENT_FIELDS_NOTE`; None when it has them all. The input shape
+    is the crop the card's text records, else the architecture's (``[224, 224, 3]``, as
+    the hub's cards write it)."""
+    missing = missing_client_fields(card_bytes)
+    if not missing:
+        return None
+    crop = (
+        card_facts(card.body).crop or base_record(variant_key(card.model_name)).preprocessing.crop
+    )
+    values = {"input-shape": shape_text((crop, crop, 3)), "infer-backend": CLIENT_INFER_BACKEND}
+    text = card_bytes.decode("utf-8")
+    newline = "\r\n" if "\r\n" in text else "\n"
+    lines = text.split(newline)
+    closing = [number for number, line in enumerate(lines) if line.startswith("---")][1]
+    added = ["", CLIENT_FIELDS_NOTE] + [f"{name}: {values[name]}" for name in missing] + [""]
+    return newline.join(lines[:closing] + added + lines[closing:]).encode("utf-8")
 
 
 def _card_for(
     uid: Uid, hub_dir: Path, *, index: str, offline: bool
-) -> Tuple[ModelCard, Optional[bytes]]:
-    """The card the client will read, and its bytes when they are still to be written:
-    the cached card if there is one; else the card shipped with this module; else the
-    index's."""
+) -> Tuple[ModelCard, bytes, bool]:
+    """The card the client will read, its bytes, and whether they are cached already: the
+    cached card if there is one; else the card shipped with this module; else the index's."""
     cached = cache_folder(uid.user, uid.version, root=hub_dir, device=uid.device) / f"{uid.card}.md"
     if cached.is_file():
-        return load_card(cached), None
+        data = cached.read_bytes()
+        return parse_card(data.decode("utf-8"), str(cached)), data, True
     known = _known(uid.text)
     if known is not None and known.bundled is not None:
         data = (ASSETS_DIR / known.bundled).read_bytes()
-        return parse_card(data.decode("utf-8"), str(ASSETS_DIR / known.bundled)), data
+        return parse_card(data.decode("utf-8"), str(ASSETS_DIR / known.bundled)), data, False
     if offline and is_url(index):
         raise OfflineError(
             f"{uid.text}.md", str(cached), "not in the cache, nor shipped with this module"
@@ -358,7 +414,7 @@ def _card_for(
     with tempfile.TemporaryDirectory(prefix="ghostnet-hub-card-") as staging:
         location = locate(uid.text, index=index, offline=offline, root=Path(staging))
         card, path = fetch_card(location, root=Path(staging), offline=offline, force_reload=True)
-        return card, path.read_bytes()
+        return card, path.read_bytes(), False
 
 
 def _known(uid: str) -> Optional[HubCard]:
@@ -604,13 +660,18 @@ def remove_card(name: str, *, hub_dir: Path, dry_run: bool = False) -> List[str]
     done = []
     card_file = net_dir.parent / f"{uid.card}.md"
     written = record.cards.pop(uid.text)
+    original = original_card(card_file)
     if written is not None and card_file.is_file():
-        if hashlib.sha256(card_file.read_bytes()).hexdigest() == written:
+        if hashlib.sha256(card_file.read_bytes()).hexdigest() != written:
+            done.append(f"keep the card {card_file}: it changed since it was written")
+        elif original.is_file():
+            done.append(f"{verb}put the card cached before back at {card_file}")
+            if not dry_run:
+                os.replace(original, card_file)
+        else:
             done.append(f"{verb}remove the card {card_file}")
             if not dry_run:
                 card_file.unlink()
-        else:
-            done.append(f"keep the card {card_file}: it changed since it was written")
     if record.cards:
         if not dry_run:
             write_text(net_dir / MARKER, record.to_json())
@@ -739,13 +800,8 @@ def client_notes(card_file: Path, card: ModelCard) -> List[str]:
     (``_utils/whitelist.py``; compared here by host and path, while the client also accepts
     a host that resolves to an allowed host's address). It also opens every link on each
     load, so the client needs the network even with everything cached."""
-    text = card_file.read_text(encoding="utf-8")
-    marks = [number for number, line in enumerate(text.splitlines()) if line.startswith("---")]
-    header = "\n".join(text.splitlines()[marks[0] + 1 : marks[1]])
-    root = yaml.compose(header, Loader=yaml.SafeLoader)
-    keys = {key.value for key, _ in root.value} if isinstance(root, yaml.MappingNode) else set()
     notes = []
-    missing = [name for name in CLIENT_REQUIRED_FIELDS if name not in keys]
+    missing = missing_client_fields(card_file.read_bytes())
     if missing:
         notes.append(
             f"its card check requires {' and '.join(missing)}, which {card_file.name} lacks"
@@ -758,6 +814,15 @@ def client_notes(card_file: Path, card: ModelCard) -> List[str]:
     if outside:
         notes.append(f"its host allow-list has no {', '.join(outside)}")
     return notes
+
+
+def _header_keys(text: str) -> Set[str]:
+    """The top-level keys of a card's header (a card :func:`~.card.parse_card` accepted),
+    read as the client splits it: between the first two lines that start with ``---``."""
+    lines = text.splitlines()
+    marks = [number for number, line in enumerate(lines) if line.startswith("---")]
+    root = compose_yaml("\n".join(lines[marks[0] + 1 : marks[1]]), "card", what="the header")
+    return {key.value for key, _ in root.value} if isinstance(root, yaml.MappingNode) else set()
 
 
 def _check_checkpoint(card: ModelCard, target: Path) -> Tuple[Finding, bool]:

@@ -238,6 +238,7 @@ def _publish_weights(
             )
         )
         int8_copy = (request.int8, asset_path.with_name(int8_name))
+    crop = IMAGENET_PREPROCESSING.at_size(meta.image_size).crop
     card = ModelCard(
         source=str(card_path),
         model_name=model_name,
@@ -256,6 +257,8 @@ def _publish_weights(
         license="Apache2.0",
         summary=f"{model_name} fine-tuned on {request.dataset}",
         assets=tuple(assets),
+        input_shape=(crop, crop, 3),
+        infer_backend="cpu",
         preamble=f"# {card_name}",
         body=_body(uid, model_name, names, meta.image_size, metrics, num_classes, size),
     )

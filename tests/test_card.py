@@ -396,3 +396,19 @@ def test_validate_seed_card_as_a_module() -> None:
                             cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "ghostnet.md: ok (model-name ghostnet, 1 asset)\n"
+
+
+def test_client_fields_input_shape_and_infer_backend(tmp_path: Path) -> None:
+    """Read as the real client's card check requires them (a list of ints; backends from
+    cpu, gpu, ascend), and written back by render_card."""
+    text = add("input-shape: [32, 32, 3]\n\ninfer-backend: GPU/ascend")(SEED)
+    card = load_card(write(tmp_path, text))
+    assert (card.input_shape, card.infer_backend) == ((32, 32, 3), "gpu/ascend")
+    assert parse_card(render_card(card), "again") == dataclasses.replace(card, source="again")
+    several = load_card(write(tmp_path, add("input-shape: [[1, 128], [1, 128]]")(SEED)))
+    assert several.input_shape is None  # several inputs: not a GhostNet's, nothing to read
+    assert load_card(write(tmp_path, SEED)).input_shape is None
+    for line, field in (("input-shape: 224", "input-shape"), ("input-shape: [224, x]",
+                        "input-shape"), ("infer-backend: tpu", "infer-backend")):
+        with pytest.raises(CardError, match=field):
+            load_card(write(tmp_path, add(line)(SEED)))

@@ -26,8 +26,8 @@ from src import __version__, hub
 from src.card import load_card
 from src.cli import main
 from src.download import sha256_file
-from src.hub_install import (CONF_FILES, MARKER, PACKAGE_DIR, PUBLIC_CARDS, check_card,
-                             client_notes, repo_folder_name)
+from src.hub_install import (CLIENT_FIELDS_NOTE, CONF_FILES, MARKER, PACKAGE_DIR, PUBLIC_CARDS,
+                             check_card, client_notes, repo_folder_name)
 from src.registry import variant_key
 from src.settings import get_settings
 from tests.conftest import REPO_ROOT
@@ -50,8 +50,39 @@ target_path = os.path.dirname(os.path.join(hub_dir, uid))
 md_path = os.path.join(target_path, uid.split("/")[-1] + ".md")
 if not os.path.isfile(md_path):
     sys.exit(f"the client would download the card: {md_path} missing")
-text = open(md_path, encoding="utf-8").read()
-info = yaml.safe_load(text.split("---")[1])
+# CellInfo(md_path) runs ValidMarkdown.check_markdown_file (_utils/check.py at 7a1d6d64):
+# its checks that need no network, in its order.
+header_lines, header_read, marks = [], False, 0
+for line in open(md_path, encoding="utf-8"):
+    if line.startswith("---"):
+        header_read, marks = not header_read, marks + 1
+        continue
+    if header_read:
+        header_lines.append(line)
+if marks != 2:
+    sys.exit("CARD CHECK: should have two '---'")
+info = yaml.load("".join(header_lines), Loader=yaml.FullLoader)
+info["module-type"] = info["module-type"].split("-", 1)[0]
+for required in ("backbone-name", "module-type", "fine-tunable", "input-shape",
+                 "model-version", "author", "update-time", "repo-link", "user-id", "used-for",
+                 "infer-backend", "mindspore-version", "license", "summary"):
+    if required not in info:
+        sys.exit(f"CARD CHECK: field: ``{required}`` is required in {md_path}, but not found.")
+if not isinstance(info["fine-tunable"], bool):
+    sys.exit("CARD CHECK: fine-tunable")
+if not isinstance(info["input-shape"], list) or not all(
+        isinstance(dim, (int, list)) for dim in info["input-shape"]):
+    sys.exit("CARD CHECK: input-shape")
+if any(part.lower() not in ("inference", "extract-feature", "transfer-learning")
+       for part in info["used-for"].split("/")):
+    sys.exit("CARD CHECK: used-for")
+if any(part.lower() not in ("cpu", "gpu", "ascend") for part in info["infer-backend"].split("/")):
+    sys.exit("CARD CHECK: infer-backend")
+if info["module-type"].lower() not in ("audio", "cv", "nlp", "recommend", "other"):
+    sys.exit("CARD CHECK: module-type")
+for key, value in info.items():
+    if key not in ("repo-link", "asset") and ":" in str(value):
+        sys.exit(f"CARD CHECK: extra ':' in {key}")
 net_dir = os.path.join(target_path, os.path.basename(info["repo-link"]).strip("<>"))
 if not os.path.isdir(net_dir):
     sys.exit(f"the client would clone {info['repo-link']}: {net_dir} missing")
@@ -260,8 +291,16 @@ def test_the_15_card_installs_offline_from_ghostnet_md(hub_dir, monkeypatch):
     status, out, err = run_cli(UID_15, "--hub-dir", str(hub_dir))
     assert status == 0, err
     card = hub_dir / "mindspore" / "1.5" / "ghostnet_imagenet2012.md"
-    assert card.read_bytes() == (REPO_ROOT / "ghostnet.md").read_bytes()
+    # the official card, with the two fields the client's card check requires added at the
+    # end of its header, and nothing else changed
+    original = (REPO_ROOT / "ghostnet.md").read_text(encoding="utf-8")
+    closing = original.rindex("\n---") + 1
+    assert card.read_text(encoding="utf-8") == (
+        original[:closing] + f"\n{CLIENT_FIELDS_NOTE}\ninput-shape: [224, 224, 3]\n"
+        "infer-backend: cpu\n\n" + original[closing:])
+    assert "adding input-shape and infer-backend" in out
     assert load_card(card).repo_link == load_card(HUB_CARDS / f"{UID_15}.md").repo_link
+    assert load_card(card).input_shape == (224, 224, 3)
     marker = json.loads((hub_dir / "mindspore" / "1.5" / "ghostnet" / MARKER).read_text())
     assert (marker["version"], marker["mode"]) == (__version__, "symlink")
 
@@ -269,13 +308,52 @@ def test_the_15_card_installs_offline_from_ghostnet_md(hub_dir, monkeypatch):
     assert status == 0  # a missing checkpoint is downloaded by the client on first load
     assert "conf        ok" in out and "card        ok" in out
     assert "checkpoint  no" in out and "not cached" in out
-    # what the client's own card check (check.py) refuses in the official card, said plainly
-    assert "requires input-shape and infer-backend, which ghostnet_imagenet2012.md lacks" in out
+    # what the client's own card check (check.py) still refuses, said plainly
+    assert "requires" not in out
     assert "allow-list has no https://gitee.com/mindspore/models/tree/r1.5/" in out
 
     # another card offline: not cached and not shipped, so a clear error naming it
     status, _, err = run_cli(UID_18, "--hub-dir", str(hub_dir))
     assert status == 1 and f"{UID_18}.md" in err and "offline" in err
+
+
+def test_a_cached_card_without_the_client_fields_is_amended_and_put_back_on_remove(
+        hub_dir, loopback, zoo_checkpoint, images, tmp_path):
+    served, server = loopback
+    index = serve_card(UID_18, served, server, zoo_checkpoint)
+    target = hub_dir / "mindspore" / "1.8"
+    target.mkdir(parents=True)
+    cached = target / "ghostnet_imagenet2012.md"  # as the client cached it on a failed load
+    shutil.copyfile(served / "index" / f"{UID_18}.md", cached)
+    before = tree(hub_dir)
+
+    status, out, err = run_cli(UID_18, "--hub-dir", str(hub_dir), "--index", index)
+    assert status == 0, err
+    kept = target / ".ghostnet_imagenet2012.md.before-ghostnet-hub"
+    assert f"keep the cached card as it was in {kept}" in out
+    assert kept.read_bytes() == (served / "index" / f"{UID_18}.md").read_bytes()
+    assert load_card(cached).infer_backend == "cpu"
+    real_client_logits(Path(sys.executable), hub_dir, UID_18, images, tmp_path / "client")
+    again = run_cli(UID_18, "--hub-dir", str(hub_dir), "--index", index)[1]
+    assert again == f"{UID_18}: already installed: {target / 'ghostnet'} (symlink to " \
+        f"{PACKAGE_DIR}, ghostnet-hub {__version__})\n"  # the amended card is left as it is
+
+    status, out, _ = run_cli("--remove", "--hub-dir", str(hub_dir))
+    assert status == 0 and f"put the card cached before back at {cached}" in out
+    # all as it was, but the checkpoint the client downloaded
+    assert {k: v for k, v in tree(hub_dir).items() if not k.endswith(".ckpt")} == before
+
+
+def test_the_client_refuses_an_official_card_as_the_hub_serves_it(
+        hub_dir, loopback, zoo_checkpoint, images, tmp_path):
+    """Why hub-install amends the card: without it, the client's card check stops the load."""
+    served, server = loopback
+    index = serve_card(UID_18, served, server, zoo_checkpoint)
+    assert run_cli(UID_18, "--hub-dir", str(hub_dir), "--index", index)[0] == 0
+    card = hub_dir / "mindspore" / "1.8" / "ghostnet_imagenet2012.md"
+    shutil.copyfile(served / "index" / f"{UID_18}.md", card)
+    with pytest.raises(AssertionError, match="field: ``input-shape`` is required"):
+        real_client_logits(Path(sys.executable), hub_dir, UID_18, images, tmp_path / "client")
 
 
 def test_check_flags_a_checkpoint_the_client_would_restore_unchecked(hub_dir):

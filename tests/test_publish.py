@@ -62,6 +62,9 @@ def test_publish_writes_a_valid_card_and_the_asset(checkpoints: tuple, tmp_path:
     card = load_card(tmp_path / "me" / "1.0" / "ghostnet_050_cifar10.md")
     assert card.model_name == ARCH and card.train_dataset == "cifar10"
     assert card.used_for == ("inference", "transfer-learning")
+    # the two fields the real client's card check requires beyond the hub's schema; no image
+    # size in the checkpoint: the architecture's 224
+    assert (card.input_shape, card.infer_backend) == ((224, 224, 3), "cpu")
     (asset,) = (tmp_path / "assets").iterdir()
     digest = sha256_file(asset)
     assert asset.name == f"{digest[:16]}_ghostnet_050_cifar10.ckpt"
