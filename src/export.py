@@ -11,8 +11,9 @@ CPU. Such a file is tied to the machine's instruction set, which is fine for a l
 ``ghostnet export --format onnx`` writes MindSpore's portable graph instead.
 
 The export cache: an export is keyed by the checkpoint's SHA-256 (a prefix of 16 hex
-digits), the architecture and the batch size (the image size follows from the checkpoint),
-so a changed checkpoint gets a new file and can never reuse a stale one. Exports of a hub
+digits) and the architecture (the image size follows from the checkpoint; the batch axis is
+free, so one export serves every batch size), so a changed checkpoint gets a new file and
+can never reuse a stale one. Exports of a hub
 checkpoint sit next to it in the hub cache; those of a checkpoint elsewhere go to
 ``<cache>/exports`` rather than beside the user's file. Each export has a JSON sidecar
 holding the weights record (:meth:`.registry.WeightsRecord.to_dict`: labels, preprocessing),
@@ -38,6 +39,7 @@ import numpy as np
 
 from .atomic import write_text
 from .errors import BackendError
+from .onnx_model import check_batch_dynamic, make_batch_dynamic
 from .registry import WeightsRecord
 from .weights import ResolvedWeights
 
@@ -51,7 +53,7 @@ OUTPUT_NAME = "logits"
 """Names of the ONNX graph's input and output."""
 SHA_PREFIX_DIGITS = 16
 EXPORTS_DIRNAME = "exports"
-SIDECAR_VERSION = 3
+SIDECAR_VERSION = 4
 FILE_MODE = 0o666
 """Every export gets the mode of any file the user writes (this, less the umask): MindSpore
 writes MindIR read-only and ONNX read-write, which made the two formats differ."""
@@ -108,25 +110,39 @@ def export_network(
     return path
 
 
-def export_optimized_onnx(net: "nn.Cell", path: Path, *, batch_size: int, image_size: int) -> Path:
+def export_optimized_onnx(
+    net: "nn.Cell", path: Path, *, image_size: int, batch_size: Optional[int] = None
+) -> Path:
     """Export ``net`` to ONNX, optimise it with ONNX Runtime, and save the result at ``path``.
 
+    With ``batch_size`` None (the default) the batch axis is free: the export is traced at
+    batch 1, its batch made symbolic (:func:`~.onnx_model.make_batch_dynamic`) and checked
+    (:func:`~.onnx_model.check_batch_dynamic`), so one file serves every batch size. A
+    number fixes the batch instead (``benchmarks/bench_inference.py`` compares the two).
+
     Raises:
-        BackendError: onnxruntime is not installed, or export or optimisation failed.
+        BackendError: onnxruntime or onnx is not installed, or export, optimisation or the
+            batch check failed.
     """
     try:
-        import onnxruntime  # pylint: disable=import-outside-toplevel
+        # pylint: disable=import-outside-toplevel
+        import onnx
+        import onnxruntime
     except ImportError as error:
         raise BackendError(
-            "the onnxruntime backend needs onnxruntime: pip install 'ghostnet-hub[onnx]'"
+            "the onnxruntime backend needs onnxruntime and onnx: pip install 'ghostnet-hub[onnx]'"
         ) from error
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
     try:
         raw = export_network(
-            net, workdir / "raw.onnx", "onnx", batch_size=batch_size, image_size=image_size
+            net, workdir / "raw.onnx", "onnx", batch_size=batch_size or 1, image_size=image_size
         )
+        if batch_size is None:
+            model = onnx.load(str(raw))
+            make_batch_dynamic(model)
+            onnx.save(model, str(raw))
         optimized = workdir / "optimized.onnx"
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -138,6 +154,8 @@ def export_optimized_onnx(net: "nn.Cell", path: Path, *, batch_size: int, image_
             raise BackendError(
                 f"{path}: ONNX Runtime could not optimise the export ({error})"
             ) from error
+        if batch_size is None:
+            check_batch_dynamic(optimized, image_size)
         os.chmod(optimized, FILE_MODE & ~_umask())
         os.replace(optimized, path)
     finally:
@@ -147,12 +165,11 @@ def export_optimized_onnx(net: "nn.Cell", path: Path, *, batch_size: int, image_
 
 @dataclass(frozen=True)
 class ExportEntry:
-    """The cached ONNX export of one (checkpoint, batch size)."""
+    """The cached ONNX export of one checkpoint, with a free batch axis."""
 
     model: Path
     sidecar: Path
     spec: ResolvedWeights
-    batch_size: int
 
     def record(self) -> Optional[WeightsRecord]:
         """The sidecar's weights record when the export is complete and matches, else None."""
@@ -173,23 +190,17 @@ class ExportEntry:
         meta = {
             "version": SIDECAR_VERSION,
             "sha256": self.spec.sha256,
-            "batch_size": self.batch_size,
             "record": record.to_dict(),
         }
         write_text(self.sidecar, json.dumps(meta, ensure_ascii=False))
 
 
-def export_entry(spec: ResolvedWeights, batch_size: int, cache_dir: Path) -> ExportEntry:
-    """The cache entry of ``spec`` exported for batches of ``batch_size`` images."""
+def export_entry(spec: ResolvedWeights, cache_dir: Path) -> ExportEntry:
+    """The cache entry of ``spec``'s export."""
     folder = _export_dir(spec.checkpoint, cache_dir)
     arch = spec.arch if spec.arch_known else "ckpt"  # the variant is read on export
-    stem = f"{arch}-{spec.sha256[:SHA_PREFIX_DIGITS]}-b{batch_size}"
-    return ExportEntry(
-        model=folder / f"{stem}.ort.onnx",
-        sidecar=folder / f"{stem}.json",
-        spec=spec,
-        batch_size=batch_size,
-    )
+    stem = f"{arch}-{spec.sha256[:SHA_PREFIX_DIGITS]}"
+    return ExportEntry(folder / f"{stem}.ort.onnx", folder / f"{stem}.json", spec)
 
 
 def _export_dir(checkpoint: Path, cache_dir: Path) -> Path:

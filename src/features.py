@@ -174,14 +174,14 @@ def prefix_runner(
     batch; a compiled MindSpore forward otherwise.
     """
     mindspore_runner = MindSporeRunner(prefix, batch_size)
-    model = folder / f"prefix-b{batch_size}.ort.onnx"
-    checked = folder / f"prefix-b{batch_size}.checked.json"
+    model = folder / "prefix.ort.onnx"
+    checked = folder / "prefix.checked.json"
     try:
         if not (model.is_file() and checked.is_file()):
             # pylint: disable=import-outside-toplevel
             from .export import export_optimized_onnx
 
-            export_optimized_onnx(prefix, model, batch_size=batch_size, image_size=image_size)
+            export_optimized_onnx(prefix, model, image_size=image_size)
             probe = (
                 np.random.default_rng(0)
                 .normal(size=(batch_size, 3, image_size, image_size))

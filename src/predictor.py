@@ -200,7 +200,9 @@ def pad_batch(images: np.ndarray, batch_size: int) -> np.ndarray:
 
 
 class OrtRunner:
-    """Logits of fixed-size batches through an ONNX model, on all CPU cores (free of MindSpore).
+    """Logits of batches of up to ``batch_size`` images through an ONNX model, on all CPU
+    cores (free of MindSpore). A model with a free batch axis runs each batch as it comes;
+    one with a fixed batch gets batches padded to that size.
 
     Raises:
         BackendError: onnxruntime is missing or cannot load the model.
@@ -222,12 +224,21 @@ class OrtRunner:
             )
         except Exception as error:  # onnxruntime raises its own untyped exceptions
             raise BackendError(f"{model}: ONNX Runtime cannot load it ({error})") from error
-        self._input = self._session.get_inputs()[0].name
+        graph_input = self._session.get_inputs()[0]
+        self._input = graph_input.name
+        fixed = graph_input.shape[0]
+        self._fixed_batch = fixed if isinstance(fixed, int) else None
+        if self._fixed_batch is not None and self._fixed_batch < batch_size:
+            raise BackendError(f"{model}: takes batches of {fixed} images, not {batch_size}")
         self.batch_size = batch_size
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
         """Logits ``(n, classes)`` for ``images`` ``(n, 3, H, W)``, ``n <= batch_size``."""
-        batch = pad_batch(images, self.batch_size)
+        if not 0 < len(images) <= self.batch_size:
+            raise ValueError(f"expected 1 to {self.batch_size} images, got {len(images)}")
+        batch = images.astype(np.float32, copy=False)
+        if self._fixed_batch is not None:
+            batch = pad_batch(batch, self._fixed_batch)
         outputs = self._session.run(None, {self._input: batch})
         return np.asarray(outputs[0])[: len(images)]
 
@@ -259,21 +270,19 @@ class MindSporeRunner:
 def _onnxruntime(
     spec: ResolvedWeights, batch_size: int, cache_dir: Path
 ) -> Tuple[WeightsRecord, Runner]:
-    entry = export_entry(spec, batch_size, cache_dir)
+    entry = export_entry(spec, cache_dir)
     record = entry.record()
     if record is None:  # cache miss: the only step of this path that needs MindSpore
         from .export import export_optimized_onnx  # pylint: disable=import-outside-toplevel
 
         net, record = load_network(spec)
         print(
-            f"exporting to ONNX (once for this checkpoint and batch size {batch_size}; "
-            f"cached in {entry.model.parent})",
+            f"exporting to ONNX (once for this checkpoint, any batch size; cached in "
+            f"{entry.model.parent})",
             file=sys.stderr,
             flush=True,
         )
-        export_optimized_onnx(
-            net, entry.model, batch_size=batch_size, image_size=record.preprocessing.crop
-        )
+        export_optimized_onnx(net, entry.model, image_size=record.preprocessing.crop)
         entry.write_sidecar(record)
     return record, OrtRunner(entry.model, batch_size)
 

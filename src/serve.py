@@ -50,7 +50,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .cache import get_hub_dir
 from .card import ModelCard
 from .errors import ImageError, ImageTooLargeError, ServeError
-from .onnx_model import ONNX_SUFFIX
 from .predictor import Predictor, choose_backend, softmax
 from .transforms import MAX_PIXELS
 from .weights import ResolvedWeights, resolve_weights
@@ -82,11 +81,12 @@ class ServeConfig:
 
 
 def batch_sizes(max_batch: int) -> Tuple[int, ...]:
-    """The batch sizes compiled for ``max_batch``: the powers of two below it, and itself.
+    """The batch sizes compiled for ``max_batch`` on MindSpore: the powers of two below it,
+    and itself.
 
-    A graph has a fixed batch shape (see :mod:`.predictor`), so a batch runs on the smallest
-    compiled size that holds it and wastes less than half of it on padding: a lone request is
-    not padded to ``max_batch``. Each size is exported once per checkpoint, then cached.
+    A MindSpore graph has a fixed batch shape (see :mod:`.predictor`), so a batch runs on the
+    smallest compiled size that holds it and wastes less than half of it on padding: a lone
+    request is not padded to ``max_batch``. ONNX Runtime needs none of this.
     """
     sizes = [1]
     while sizes[-1] * 2 < max_batch:
@@ -350,9 +350,10 @@ def create_app(config: ServeConfig) -> FastAPI:
     scratch = Path(tempfile.mkdtemp(prefix="ghostnet-serve-"))
     decoder = ThreadPoolExecutor(config.decode_threads, thread_name_prefix="ghostnet-decode")
 
-    # An ONNX model file has a free batch axis (see .onnx_model): one runner takes any batch.
-    is_file = config.spec.checkpoint.suffix.lower() == ONNX_SUFFIX
-    sizes = (config.max_batch,) if is_file else batch_sizes(config.max_batch)
+    # ONNX models (a model file, or predict's export) have a free batch axis: one runner
+    # takes any batch. MindSpore's compiled graphs fix theirs.
+    one_size = config.backend == "onnxruntime"
+    sizes = (config.max_batch,) if one_size else batch_sizes(config.max_batch)
 
     def load() -> Dict[int, Predictor]:
         return {

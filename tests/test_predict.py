@@ -85,13 +85,27 @@ def test_onnxruntime_matches_mindspore(zoo_checkpoint: Path, images: List[Path],
                                    atol=1e-4)
 
 
-def test_export_is_keyed_by_checkpoint_and_shape(zoo_checkpoint: Path, cache: Path) -> None:
+def test_one_export_per_checkpoint_serves_every_batch_size(
+        zoo_checkpoint: Path, cache: Path, capfd: pytest.CaptureFixture) -> None:
+    import onnxruntime
+
     spec = _small_spec(zoo_checkpoint)
-    Predictor(spec, backend="onnxruntime", batch_size=1, cache_dir=cache)
+    one = Predictor(spec, backend="onnxruntime", batch_size=1, cache_dir=cache)
+    capfd.readouterr()
     names = {path.name for path in (cache / "exports").iterdir()}
-    stem = f"ghostnet-{spec.sha256[:16]}-b1"
-    assert {f"{stem}.json", f"{stem}.ort.onnx"} <= names
-    assert not any(name.startswith(".") for name in names)  # no temp left behind
+    stem = f"ghostnet-{spec.sha256[:16]}"
+    assert {f"{stem}.json", f"{stem}.ort.onnx"} == names  # no temp left behind
+    session = onnxruntime.InferenceSession(str(cache / "exports" / f"{stem}.ort.onnx"))
+    assert session.get_inputs()[0].shape[0] == "batch"
+
+    five = Predictor(spec, backend="onnxruntime", batch_size=5, cache_dir=cache)
+    assert "exporting" not in capfd.readouterr().err  # the same export, no second one
+    assert {path.name for path in (cache / "exports").iterdir()} == names
+    rng = np.random.default_rng(0)
+    batch = rng.normal(size=(5, 3, SMALL.crop, SMALL.crop)).astype(np.float32)
+    alone = np.concatenate([one.logits(batch[i:i + 1]) for i in range(5)])
+    np.testing.assert_allclose(five.logits(batch), alone, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(five.logits(batch[:3]), alone[:3], rtol=1e-4, atol=1e-4)
 
 
 def test_checkpoint_image_size_sets_the_transform_and_the_export(zoo_net, tmp_path: Path,
@@ -104,9 +118,9 @@ def test_checkpoint_image_size_sets_the_transform_and_the_export(zoo_net, tmp_pa
     for backend in ("mindspore", "onnxruntime", "onnxruntime"):  # the last from the sidecar
         prep = Predictor(spec, backend=backend, batch_size=1, cache_dir=cache).transform
         assert (prep.preprocessing.resize, prep.preprocessing.crop) == (46, 40)  # 256/224 kept
-    (export,) = (cache / "exports").glob(f"ghostnet-{spec.sha256[:16]}-b1.ort.onnx")
+    (export,) = (cache / "exports").glob(f"ghostnet-{spec.sha256[:16]}.ort.onnx")
     session = onnxruntime.InferenceSession(str(export), providers=["CPUExecutionProvider"])
-    assert session.get_inputs()[0].shape == [1, 3, 40, 40]
+    assert session.get_inputs()[0].shape == ["batch", 3, 40, 40]
 
 
 def _run_cli(capsys: pytest.CaptureFixture, *argv: str) -> tuple:
