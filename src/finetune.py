@@ -9,7 +9,7 @@ A run:
 3. builds the network with a fresh head for the data's classes, restoring the backbone from
    ``model`` in the same call (a checkpoint file, or a hub name through the hub client);
 4. trains with label-smoothed cross-entropy and Momentum on a warm-up + cosine schedule
-   (:mod:`.optim`), one jit-compiled step per batch (``nn.TrainOneStepCell`` in graph mode);
+   (:mod:`.optim`), one jit-compiled step per batch (:class:`.optim.TrainStep` in graph mode);
 5. after each epoch evaluates top-1/top-5 on val, saves ``last.ckpt`` (and ``best.ckpt``
    when val top-1 improved) with the class names, the epoch, the momenta and the step, and
    rewrites ``metrics.csv`` and ``curves.png`` (:mod:`.run_log`).
@@ -62,7 +62,7 @@ from .features import FrozenPart, frozen_part
 from .finetune_config import FinetuneConfig
 from .ghostnet import GhostNet
 from .numerics import weights_problem
-from .optim import freeze, momentum_optimizer, warmup_cosine
+from .optim import LossAndLogits, TrainStep, freeze, momentum_optimizer, warmup_cosine
 from .progress import progress_bar
 from .registry import (
     BEST_TOP1_KEY,
@@ -198,7 +198,7 @@ def finetune(
         transform=eval_transform(preprocessing, config.image_size),
     )
     trained = net if frozen_prefix is None else frozen_prefix.rest
-    train_step = nn.TrainOneStepCell(nn.WithLossCell(trained, loss_fn), optimizer)
+    train_step = TrainStep(LossAndLogits(trained, loss_fn), optimizer)
     if writer:
         _check_space(output, train_step)
         if data.split is not None:
@@ -413,8 +413,9 @@ class _Run:
         self.signals = _StopSignals()
         self.completed = 0
         """Epochs finished and saved; what a checkpoint written on interruption records."""
-        self.resumed_after: Tuple[int, ...] = ()
-        """The epoch this session resumed after, marked on curves.png."""
+        self.session = int(metrics[-1]["session"]) + 1 if metrics else 1
+        """This session's number in the run (see :mod:`.run_log`): one more than the last
+        row's when resuming."""
         self.eval_ops = eval_transform(preprocessing, config.image_size)
         self.train_ops = (
             train_transforms(preprocessing, config.image_size) if config.augment else self.eval_ops
@@ -426,7 +427,6 @@ class _Run:
 
     def train(self, start_epoch: int) -> None:
         self.completed = start_epoch
-        self.resumed_after = (start_epoch,) if start_epoch else ()
         try:
             with self.signals:
                 if self.writer and start_epoch < self.config.epochs:
@@ -436,12 +436,12 @@ class _Run:
                         flush=True,
                     )
                 for epoch in range(start_epoch, self.config.epochs):
-                    loss, seconds = self._train_epoch(epoch)
+                    loss, top1, seconds = self._train_epoch(epoch)
                     problem = self._weights_problem()  # every rank: their weights are equal
                     if problem is not None:
                         raise TrainingDivergedError(self._stopped(epoch, problem))
                     if self.writer:
-                        self._end_epoch(epoch, loss, seconds)
+                        self._end_epoch(epoch, loss, top1, seconds)
                     self.completed = epoch + 1
         except KeyboardInterrupt:
             if self.writer and self._weights_problem() is not None:
@@ -457,12 +457,14 @@ class _Run:
                 )
             raise
 
-    def _train_epoch(self, epoch: int) -> Tuple[float, float]:
+    def _train_epoch(self, epoch: int) -> Tuple[float, float, float]:
+        """(mean loss, top-1 accuracy on the batches as trained, seconds) of one epoch."""
         config = self.config
         done = self.global_step() - epoch * self.spe
         images = config.batch_size * self.group_size
         self.train_step.set_train(True)
         losses: List[float] = []
+        correct = seen = 0
         started = time.perf_counter()
         bar = progress_bar(
             total=self.spe,
@@ -478,8 +480,11 @@ class _Run:
             for image, label in batches:
                 self.signals.rearm()
                 tick = time.perf_counter()
-                loss = float(self.train_step(image, label).asnumpy())
+                loss_tensor, logits = self.train_step(image, label)
+                loss = float(loss_tensor.asnumpy())
                 self.signals.rearm()
+                correct += int((logits.asnumpy().argmax(axis=1) == label.asnumpy()).sum())
+                seen += len(logits)
                 self._check_loss(epoch, loss)
                 losses.append(loss)
                 self.step_losses.append(loss)
@@ -489,7 +494,8 @@ class _Run:
                 )
                 bar.update(1)
         seconds = time.perf_counter() - started
-        return (float(np.mean(losses)) if losses else math.nan), seconds
+        mean_loss = float(np.mean(losses)) if losses else math.nan
+        return mean_loss, (correct / seen if seen else math.nan), seconds
 
     def _batches(self, epoch: int, done: int) -> Iterator[Tuple[ms.Tensor, ms.Tensor]]:
         """The epoch's (input, label) batches after the ``done`` first: images, or the frozen
@@ -552,7 +558,7 @@ class _Run:
             "Lower --lr, or raise --batch-size or --image-size"
         )
 
-    def _end_epoch(self, epoch: int, train_loss: float, seconds: float) -> None:
+    def _end_epoch(self, epoch: int, train_loss: float, train_top1: float, seconds: float) -> None:
         val_loss, top1, top5 = self.evaluate()
         step = self.global_step()
         row: Row = {
@@ -560,11 +566,13 @@ class _Run:
             "step": step,
             "lr": self.rates[max(step - 1, 0)],
             "train_loss": train_loss,
+            "train_top1": train_top1,
             "val_loss": val_loss,
             "val_top1": top1,
             "val_top5": top5,
             "epoch_seconds": seconds,
             "images_per_second": self.spe * self.config.batch_size * self.group_size / seconds,
+            "session": self.session,
         }
         self.metrics.append(row)
         improved = top1 > self.best_top1
@@ -579,11 +587,10 @@ class _Run:
             f"{self.arch} on {Path(self.config.data).name} at "
             f"{self.config.image_size or 'default'} px"
         )
-        draw_curves(
-            self.output / CURVES_FILE, self.metrics, title=title, resumed_after=self.resumed_after
-        )
+        draw_curves(self.output / CURVES_FILE, self.metrics, title=title)
         print(
-            f"epoch {epoch + 1}: train loss {train_loss:.4f}, val loss {val_loss:.4f}, "
+            f"epoch {epoch + 1}: train loss {train_loss:.4f}, top-1 {train_top1:.4f}; "
+            f"val loss {val_loss:.4f}, "
             f"val top-1 {top1:.4f}, top-5 {top5:.4f}{' (best)' if improved else ''}",
             flush=True,
         )

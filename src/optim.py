@@ -8,6 +8,8 @@
 - The learning rate is a per-step list: linear warm-up from near zero to the base rate, then
   a cosine decay to zero. ``Momentum`` indexes it with its ``global_step``, so the
   schedule's position is part of the optimizer state and survives a resume.
+- One train step (:class:`TrainStep`) returns the batch's logits beside its loss, so the
+  train accuracy costs no second forward pass.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import math
 from typing import Dict, List, Sequence, Tuple
 
-from mindspore import Parameter, nn
+from mindspore import Parameter, Tensor, nn, ops
 
 from .ghostnet import GhostNet
 from .registry import CLASSIFIER, FIRST_CONV
@@ -95,3 +97,30 @@ def momentum_optimizer(
     return nn.Momentum(
         param_groups(params, weight_decay), learning_rate=list(rates), momentum=momentum
     )
+
+
+class LossAndLogits(nn.Cell):
+    """``(loss, logits)`` of ``net`` on a batch: the network a :class:`TrainStep` trains."""
+
+    def __init__(self, net: nn.Cell, loss_fn: nn.Cell) -> None:
+        super().__init__(auto_prefix=False)
+        self.net = net
+        self.loss_fn = loss_fn
+
+    def construct(self, images: Tensor, labels: Tensor) -> Tuple[Tensor, Tensor]:
+        logits = self.net(images)
+        return self.loss_fn(logits, labels), logits
+
+
+class TrainStep(nn.TrainOneStepCell):
+    """``nn.TrainOneStepCell`` (gradient, data-parallel reduction, optimizer update) over a
+    :class:`LossAndLogits`, returning ``(loss, logits)``: the logits get a zero gradient, so
+    the update is that of the loss alone. Parameter names, and so checkpoints, are those of
+    the plain cell."""
+
+    def construct(self, images: Tensor, labels: Tensor) -> Tuple[Tensor, Tensor]:
+        loss, logits = self.network(images, labels)
+        sens = (ops.ones_like(loss), ops.zeros_like(logits))
+        grads = self.grad(self.network, self.weights)(images, labels, sens)
+        grads = self.grad_reducer(grads)
+        return ops.depend(loss, self.optimizer(grads)), logits
