@@ -10,6 +10,11 @@
 6. ``ghostnet predict --model <uid>`` classifies the held-out test images;
 7. the held-out accuracy, a few predictions and the timings are printed.
 
+The model stays where step 5 put it, in the user's hub cache (``MSHUB_CACHE_DIR``,
+``~/.mscache`` by default) under the uid :data:`UID`: its card is cached and its checkpoint
+verified, so ``ghostnet predict --model demo/1.0/ghostnet_digits IMAGE`` works afterwards
+from any folder, without network. Each demo replaces it.
+
 Nothing is mocked and nothing is downloaded from outside the machine. The exit status is 1
 when the held-out accuracy is below :data:`REQUIRED_ACCURACY`.
 """
@@ -34,6 +39,7 @@ import numpy as np
 from PIL import Image
 
 from . import hub
+from .cache import get_hub_dir
 from .cli import main as ghostnet
 from .finetune import BEST_CHECKPOINT
 from .settings import get_settings
@@ -189,10 +195,13 @@ def run(workdir: Path) -> int:
 
         print(f"[4/7] serving {index} at {base_url}", flush=True)
         os.environ["MSHUB_INDEX"] = base_url
-        os.environ["MSHUB_CACHE_DIR"] = str(workdir / "cache")
         get_settings.cache_clear()
-        print(f"[5/7] hub.load({UID!r}): download, verify sha256, restore", flush=True)
-        fetched = hub.fetch(UID, quiet=True)
+        print(
+            f"[5/7] hub.load({UID!r}): download into {get_hub_dir()}, verify sha256, restore",
+            flush=True,
+        )
+        # force_reload: a fresh download, replacing an earlier demo's model under the uid
+        fetched = hub.fetch(UID, quiet=True, force_reload=True)
         net = hub.load(UID, quiet=True)
         print(
             f"      {fetched.checkpoint} (sha256 {fetched.sha256[:16]}...), "
@@ -225,12 +234,16 @@ def run(workdir: Path) -> int:
     print(
         f"held-out accuracy: {accuracy:.4f} on {len(test)} images (required >= {REQUIRED_ACCURACY})"
     )
+    print(
+        f"the model stays in the hub cache as {UID}; from any folder, offline:\n"
+        f"  ghostnet predict --model {UID} IMAGE..."
+    )
     return 0 if accuracy >= REQUIRED_ACCURACY else 1
 
 
 DEFAULT_WORKDIR = Path("demo-output")
 """Where ``make demo`` leaves its model, so the quick start can predict with it afterwards."""
-REWRITTEN = ("run", "index", "cache")
+REWRITTEN = ("run", "index")
 """The workdir's folders each demo run starts afresh (the data is rewritten in place)."""
 
 
@@ -245,8 +258,8 @@ def main() -> int:
         "--workdir",
         type=Path,
         default=DEFAULT_WORKDIR,
-        help="where data, run, index and cache go; its run/, index/ and "
-        "cache/ are rewritten (default: %(default)s)",
+        help="where data, run and index go; its run/ and index/ are rewritten "
+        "(default: %(default)s)",
     )
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)

@@ -3,14 +3,18 @@ to do instead."""
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
-from src import settings
+from src import hub, settings
 from src.cli import main
 from src.download import download
 from src.errors import HostNotFoundError
+from tests.cards import write_index_card
+from tests.httpserver import FileServer
 
 UNRESOLVABLE = "http://ghostnet-test.invalid"  # .invalid never resolves (RFC 2606)
 
@@ -64,3 +68,27 @@ def test_empty_listings_say_what_was_looked_at(tmp_path: Path,
     assert main(["list", "--offline"]) == 0
     out, err = capsys.readouterr()
     assert out == "" and "no cards in the cache" in err and "env-cache" in err
+
+
+def test_a_model_loaded_once_by_uid_predicts_later_from_anywhere_without_network(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
+        zoo_checkpoint: Path) -> None:
+    """What ``make demo`` leaves behind: a uid whose card and checkpoint are in the hub cache
+    predicts with the default index unreachable, from another folder."""
+    served = tmp_path / "served"
+    with FileServer(served) as server:
+        served.mkdir()
+        shutil.copyfile(zoo_checkpoint, served / "model.ckpt")
+        uid = write_index_card(served / "index", zoo_checkpoint, "ghostnet_kept")
+        card = served / "index" / f"{uid}.md"
+        card.write_text(card.read_text().replace(zoo_checkpoint.as_uri(),
+                                                 server.url("model.ckpt")))
+        hub.fetch(uid, index=server.url("index"), quiet=True, force_reload=True)
+    image = tmp_path / "elsewhere" / "photo.png"
+    image.parent.mkdir()
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(image)
+    monkeypatch.chdir(image.parent)
+    monkeypatch.setenv("MSHUB_INDEX", f"{UNRESOLVABLE}/index")  # no network from here on
+    settings.get_settings.cache_clear()
+    assert main(["predict", "--model", uid, "--backend", "mindspore", "photo.png"]) == 0
+    assert capsys.readouterr().out.startswith("photo.png: ")
