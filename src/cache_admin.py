@@ -17,7 +17,7 @@ from typing import List, Optional, Sequence, Tuple
 
 from .cache import ASSET_SUFFIXES, marker_path, recorded_sha256, safe_asset_name, try_asset_lock
 from .card import load_card
-from .errors import CacheCleanError, CardError, GhostnetHubError
+from .errors import CacheCleanError, CardError, GhostnetHubError, SettingsError
 from .export import EXPORTS_DIRNAME
 
 EXPORT_SUFFIX = ".ort.onnx"
@@ -46,9 +46,17 @@ class CacheEntry:
 
 
 def scan_cache(root: Path) -> List[CacheEntry]:
-    """Every entry of the cache at ``root``, by name."""
+    """Every entry of the cache at ``root``, by name; none when ``root`` does not exist.
+
+    Raises:
+        SettingsError: ``root`` exists and is not a folder.
+    """
     entries: List[CacheEntry] = []
     if not root.is_dir():
+        if root.exists():
+            raise SettingsError(
+                f"the hub cache {root} is not a folder: set MSHUB_CACHE_DIR to a folder"
+            )
         return entries
     linked: set = set()
     for card in sorted(root.glob("*/*/*.md")) + sorted(root.glob("*/*/*/*.md")):

@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 import traceback
-from typing import List, Optional
+from typing import Iterator, List, Optional
 
 from . import __version__
 from .commands import COMMANDS
@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
         command.register(subparsers)
-    for subparser in subparsers.choices.values():  # options go before or after the command
+    for subparser in _subparsers(parser):  # options go before or after the (sub)command
         subparser.add_argument(
             "--debug",
             action="store_true",
@@ -47,6 +47,15 @@ def build_parser() -> argparse.ArgumentParser:
         )
         subparser.set_defaults(command_parser=subparser)
     return parser
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    """Every parser below ``parser``: the commands, and actions such as ``cache list``."""
+    for action in parser._actions:  # argparse keeps no public list of its subparsers
+        if isinstance(action, argparse._SubParsersAction):
+            for subparser in action.choices.values():
+                yield subparser
+                yield from _subparsers(subparser)
 
 
 def _parse(parser: argparse.ArgumentParser, argv: Optional[List[str]]) -> argparse.Namespace:

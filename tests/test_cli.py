@@ -11,6 +11,7 @@ import pytest
 
 from src.cli import main
 from src.progress import progress_bar
+from src.settings import get_settings
 from tests.cards import write_index_card
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -25,6 +26,20 @@ def test_debug_after_the_command_shows_the_traceback(tmp_path: Path,
     assert main(["predict", "--model", str(weights), "--debug", "x.png"]) == 2
     err = capsys.readouterr().err
     assert "Traceback" in err and "ModelSpecError" in err
+
+
+def test_debug_after_a_subcommand_action(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture) -> None:
+    not_a_folder = tmp_path / "cache"
+    not_a_folder.write_text("")
+    monkeypatch.setenv("MSHUB_CACHE_DIR", str(not_a_folder))
+    get_settings.cache_clear()
+    for action in (["list"], ["clean", "--all", "--dry-run"]):
+        assert main(["cache", *action]) == 1
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and f"{not_a_folder} is not a folder" in err
+        assert main(["cache", *action, "--debug"]) == 1
+        assert "Traceback" in capsys.readouterr().err
 
 
 def test_an_unknown_option_shows_the_command_usage(capsys: pytest.CaptureFixture) -> None:
