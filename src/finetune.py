@@ -418,7 +418,9 @@ class _Run:
         row's when resuming."""
         self.eval_ops = eval_transform(preprocessing, config.image_size)
         self.train_ops = (
-            train_transforms(preprocessing, config.image_size) if config.augment else self.eval_ops
+            train_transforms(preprocessing, config.image_size, config.min_crop_scale)
+            if config.augment
+            else self.eval_ops
         )
         self.loss_limit = EXPLODED_LOSS_FACTOR * math.log(max(len(data.classes), 2))
 

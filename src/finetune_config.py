@@ -41,5 +41,8 @@ class FinetuneConfig:
     workers: int = 2
     augment: bool = True
     """False trains on the eval transform (deterministic inputs: tests, ablations)."""
+    min_crop_scale: Optional[float] = None
+    """Smallest area fraction of the random resized crop; None suits it to the image size
+    (``data.min_crop_scale``: 0.08 at 224 px, 0.5 at 32 px)."""
     drop_rate: float = 0.2
     progress: bool = True

@@ -63,6 +63,8 @@ def check_options(config: FinetuneConfig) -> None:
     for name, low, high in ranges:
         if not low <= getattr(config, name) < high:
             _bad(name, getattr(config, name), f"in [{low:g}, {high:g})")
+    if config.min_crop_scale is not None and not 0 < config.min_crop_scale <= 1:
+        _bad("min_crop_scale", config.min_crop_scale, "in (0, 1]")
     for name in ("weight_decay", "warmup_epochs"):
         if not getattr(config, name) >= 0:
             _bad(name, getattr(config, name), "0 or more")

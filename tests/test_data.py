@@ -120,3 +120,20 @@ def test_train_loader_augments_to_the_crop_and_drops_the_remainder(tmp_path: Pat
                             epoch=0, seed=0)
     shapes = [images.shape for images, _ in dataset.create_tuple_iterator(output_numpy=True)]
     assert shapes == [(3, 3, 16, 16)] * 2  # 8 train images: two full batches of 3
+
+
+def test_the_random_crop_keeps_more_of_small_images() -> None:
+    from src.data import min_crop_scale
+
+    assert min_crop_scale(224) == min_crop_scale(320) == 0.08  # the model zoo's ImageNet recipe
+    assert min_crop_scale(32) == min_crop_scale(16) == 0.5
+    between = [min_crop_scale(size) for size in (48, 64, 96, 128, 192)]
+    assert between == sorted(between, reverse=True) and 0.08 < between[-1] < between[0] < 0.5
+    assert min_crop_scale(64) == pytest.approx(0.26, abs=0.01)
+
+    def crop_op(*args: object) -> object:
+        return next(op for op in train_transforms(DEFAULT_PREPROCESSING, *args)
+                    if type(op).__name__ == "RandomResizedCrop")
+
+    assert crop_op(32).scale == (0.5, 1.0) and crop_op(None).scale == (0.08, 1.0)
+    assert crop_op(32, 0.2).scale == (0.2, 1.0)  # --min-crop-scale

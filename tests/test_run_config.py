@@ -22,6 +22,7 @@ def _finetune(capsys: pytest.CaptureFixture, *argv: str) -> tuple:
     (["--freeze-backbone"], "--freeze-backbone without --model"),
     (["--epochs", "0"], "--epochs 0: must be at least 1"),
     (["--val-split", "1.5"], "--val-split 1.5: must be in [0, 1)"),
+    (["--min-crop-scale", "0"], "--min-crop-scale 0.0: must be in (0, 1]"),
     (["--arch", "resnet"], "--arch resnet: must be one of ghostnet"),
     (["--resume", "--overwrite"], "--resume and --overwrite"),
 ])

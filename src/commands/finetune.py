@@ -119,6 +119,13 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="train on the eval transform (no random crop, flip or jitter)",
     )
+    parser.add_argument(
+        "--min-crop-scale",
+        type=float,
+        default=defaults.min_crop_scale,
+        help="smallest area fraction of the random resized crop (default: suited to the image "
+        "size, 0.08 at 224 px to 0.5 at 32 px)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -144,6 +151,7 @@ def config_from_args(args: argparse.Namespace) -> FinetuneConfig:
         val_split=args.val_split,
         workers=args.workers,
         augment=not args.no_augment,
+        min_crop_scale=args.min_crop_scale,
         drop_rate=args.drop_rate,
         progress=not args.no_progress,
     )
