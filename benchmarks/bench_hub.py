@@ -19,10 +19,10 @@ import argparse
 import hashlib
 import os
 import shutil
-import statistics
-import sys
 import socket
+import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,8 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import mindspore as ms  # noqa: E402
 
 from src import hub  # noqa: E402
-from src.ghostnet import build_ghostnet  # noqa: E402
 from src.download import sha256_file  # noqa: E402
+from src.ghostnet import build_ghostnet  # noqa: E402
 from src.settings import get_settings  # noqa: E402
 
 CARD = """\

@@ -28,8 +28,8 @@ from typing import Callable, List
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from src.card import load_card  # noqa: E402
 from src.cache import set_hub_dir  # noqa: E402
+from src.card import load_card  # noqa: E402
 from src.weights import list_cards, resolve_card  # noqa: E402
 
 SEED = (Path(__file__).resolve().parent.parent / "ghostnet.md").read_text(encoding="utf-8")

@@ -52,7 +52,8 @@ def _measure(name: str, checkpoint: Path, calibration: Path, eval_folder: Path,
         # A fresh network each time: MindSpore 2.10 fails to export one Cell to ONNX twice.
         net, record = load_network(resolve_weights(str(checkpoint), "ghostnet"))
         report = quantize_network(net, record, calibration=calibration,
-                                  eval_folder=eval_folder, output=work / f"{name.split(',')[0]}-{index}.onnx",
+                                  eval_folder=eval_folder,
+                                  output=work / f"{name.split(',')[0]}-{index}.onnx",
                                   force=True, scheme=scheme)
         rows.append(_row(name, scheme, report))
         print(rows[-1], flush=True)
