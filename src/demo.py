@@ -111,15 +111,16 @@ def serve(folder: Path) -> Tuple[ThreadingHTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
-def predict(uid: str, folder: Path) -> Dict[str, str]:
-    """``ghostnet predict --model UID --json FOLDER``: the top-1 label of every image, by path."""
+def predict(model: str, folder: Path) -> Dict[str, str]:
+    """``ghostnet predict --model MODEL --json FOLDER`` (a uid or a checkpoint): the top-1
+    label of every image, by path."""
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         status = ghostnet(
             [
                 "predict",
                 "--model",
-                uid,
+                model,
                 "--backend",
                 "mindspore",
                 "--topk",
