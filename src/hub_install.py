@@ -338,7 +338,8 @@ def install_card(
     variant_key(card.model_name)
     where = placement(uid, hub_dir, card)
     _check_known(uid, card, where)
-    amended = client_card(card_bytes, card)
+    missing = missing_client_fields(card_bytes)
+    amended = client_card(card_bytes, card, missing)
     written = amended if amended is not None else (None if cached else card_bytes)
     card_sha = None if written is None else hashlib.sha256(written).hexdigest()
     mode = MODES[1] if copy else MODES[0]
@@ -346,16 +347,18 @@ def install_card(
     if written is None:
         return done
     verb = "would " if dry_run else ""
-    if cached:
-        original = original_card(where.card_file)
-        if not dry_run and not original.exists():
+    original = original_card(where.card_file)
+    if not dry_run:  # the card it replaces, if cached, is the one --remove puts back
+        if cached:
             write_bytes(original, card_bytes)
+        else:
+            original.unlink(missing_ok=True)
+    if cached:
         done.append(f"{verb}keep the cached card as it was in {original}")
     if not dry_run:
         write_bytes(where.card_file, written)
     added = (
-        f", adding {' and '.join(missing_client_fields(card_bytes))} (the real client's card "
-        "check requires them)"
+        f", adding {' and '.join(missing)} (the real client's card check requires them)"
         if amended is not None
         else ""
     )
@@ -374,24 +377,24 @@ def missing_client_fields(card_bytes: bytes) -> List[str]:
     return [name for name in CLIENT_REQUIRED_FIELDS if name not in keys]
 
 
-def client_card(card_bytes: bytes, card: ModelCard) -> Optional[bytes]:
-    """The card with the fields the real client requires and it lacks added at the end of
-    its header, under :data:`CLIENT_FIELDS_NOTE`; None when it has them all. The input shape
-    is the crop the card's text records, else the architecture's (``[224, 224, 3]``, as
-    the hub's cards write it)."""
-    missing = missing_client_fields(card_bytes)
+def client_card(card_bytes: bytes, card: ModelCard, missing: List[str]) -> Optional[bytes]:
+    """The card with the ``missing`` fields (:func:`missing_client_fields`) added at the end
+    of its header, under :data:`CLIENT_FIELDS_NOTE`, each line ending as the header's closing
+    line does; None when nothing is missing. The input shape is the crop the card's text
+    records, else the architecture's (``[224, 224, 3]``, as the hub's cards write it)."""
     if not missing:
         return None
     crop = (
         card_facts(card.body).crop or base_record(variant_key(card.model_name)).preprocessing.crop
     )
     values = {"input-shape": shape_text((crop, crop, 3)), "infer-backend": CLIENT_INFER_BACKEND}
-    text = card_bytes.decode("utf-8")
-    newline = "\r\n" if "\r\n" in text else "\n"
-    lines = text.split(newline)
+    lines = card_bytes.decode("utf-8").splitlines(keepends=True)
     closing = [number for number, line in enumerate(lines) if line.startswith("---")][1]
+    ending = lines[closing][len(lines[closing].rstrip("\r\n")) :] or "\n"
     added = ["", CLIENT_FIELDS_NOTE] + [f"{name}: {values[name]}" for name in missing] + [""]
-    return newline.join(lines[:closing] + added + lines[closing:]).encode("utf-8")
+    return "".join(lines[:closing] + [line + ending for line in added] + lines[closing:]).encode(
+        "utf-8"
+    )
 
 
 def _card_for(
@@ -401,8 +404,7 @@ def _card_for(
     cached card if there is one; else the card shipped with this module; else the index's."""
     cached = cache_folder(uid.user, uid.version, root=hub_dir, device=uid.device) / f"{uid.card}.md"
     if cached.is_file():
-        data = cached.read_bytes()
-        return parse_card(data.decode("utf-8"), str(cached)), data, True
+        return load_card(cached), cached.read_bytes(), True
     known = _known(uid.text)
     if known is not None and known.bundled is not None:
         data = (ASSETS_DIR / known.bundled).read_bytes()
@@ -452,7 +454,7 @@ def _place(
     source = f"{'symlink to' if mode == 'symlink' else 'copy of'} {PACKAGE_DIR}"
     if record is not None:
         listed = uid in record.cards
-        if record.cards.get(uid) is None:
+        if card_sha is not None:  # a card written now: the one --remove may take away
             record.cards[uid] = card_sha
         if _intact(net_dir, record, mode):
             if not dry_run and (not listed or card_sha is not None):
@@ -664,6 +666,10 @@ def remove_card(name: str, *, hub_dir: Path, dry_run: bool = False) -> List[str]
     if written is not None and card_file.is_file():
         if hashlib.sha256(card_file.read_bytes()).hexdigest() != written:
             done.append(f"keep the card {card_file}: it changed since it was written")
+            if original.is_file():  # what it would have put back is older than that card
+                done.append(f"{verb}remove {original}")
+                if not dry_run:
+                    original.unlink()
         elif original.is_file():
             done.append(f"{verb}put the card cached before back at {card_file}")
             if not dry_run:

@@ -488,3 +488,54 @@ def test_a_build_folder_left_by_a_killed_run_is_cleaned(hub_dir):
     stale.mkdir(parents=True)
     assert run_cli(UID_15, "--hub-dir", str(hub_dir), "--offline")[0] == 0
     assert not stale.exists()
+
+
+def test_client_fields_are_added_in_the_card_s_own_line_endings_and_only_where_missing():
+    from src.card import parse_card
+    from src.hub_install import client_card, missing_client_fields
+
+    official = real_card(UID_18)
+    crlf = official.replace("\n", "\r\n").encode("utf-8")
+    card = parse_card(crlf.decode("utf-8"), "crlf.md")
+    amended = client_card(crlf, card, missing_client_fields(crlf))
+    assert b"\r\ninput-shape: [224, 224, 3]\r\ninfer-backend: cpu\r\n" in amended
+    assert b"\n" not in amended.replace(b"\r\n", b"")  # no bare line feed added
+    assert missing_client_fields(amended) == []
+    assert parse_card(amended.decode("utf-8"), "amended.md").infer_backend == "cpu"
+
+    one = official.replace("license:", "infer-backend: gpu\n\nlicense:", 1).encode("utf-8")
+    assert missing_client_fields(one) == ["input-shape"]
+    added = client_card(one, parse_card(one.decode("utf-8"), "one.md"), ["input-shape"])
+    assert added.count(b"infer-backend") == 1 and b"input-shape: [224, 224, 3]" in added
+
+
+def test_a_card_rewritten_since_install_is_kept_and_its_stale_original_dropped(hub_dir):
+    target = hub_dir / "mindspore" / "1.5"
+    assert run_cli(UID_15, "--hub-dir", str(hub_dir), "--offline")[0] == 0
+    card = target / "ghostnet_imagenet2012.md"
+    stale = target / ".ghostnet_imagenet2012.md.before-ghostnet-hub"
+    stale.write_text("an original from an earlier install\n")
+    card.write_text(card.read_text() + "\nedited by the user\n")
+    status, out, _ = run_cli("--remove", "--hub-dir", str(hub_dir))
+    assert status == 0 and "it changed since it was written" in out
+    assert card.read_text().endswith("edited by the user\n") and not stale.exists()
+
+
+def test_an_install_from_before_the_client_fields_is_upgraded_and_removed_cleanly(hub_dir):
+    """A marker that recorded the card as written without the fields (an earlier version):
+    the card is amended, the marker follows, and --remove takes it all away."""
+    assert run_cli(UID_15, "--hub-dir", str(hub_dir), "--offline")[0] == 0
+    card = hub_dir / "mindspore" / "1.5" / "ghostnet_imagenet2012.md"
+    plain = (REPO_ROOT / "ghostnet.md").read_bytes()
+    card.write_bytes(plain)
+    marker = hub_dir / "mindspore" / "1.5" / "ghostnet" / MARKER
+    record = json.loads(marker.read_text())
+    record["cards"][UID_15] = hashlib.sha256(plain).hexdigest()
+    marker.write_text(json.dumps(record))
+    assert run_cli(UID_15, "--hub-dir", str(hub_dir), "--offline")[0] == 0
+    assert b"infer-backend: cpu" in card.read_bytes()
+    assert json.loads(marker.read_text())["cards"][UID_15] == sha256_file(card)
+    status, out, _ = run_cli("--remove", "--hub-dir", str(hub_dir))
+    assert status == 0 and "put the card cached before back" in out
+    assert card.read_bytes() == plain  # the hub's own card, as the earlier install wrote it
+    assert run_cli("--remove", "--hub-dir", str(hub_dir))[1].startswith("nothing installed")
