@@ -6,12 +6,13 @@ export cache first; when the export is there, nothing here imports MindSpore. On
 miss (or the MindSpore backend) loads the checkpoint with MindSpore. A self-describing ONNX
 model file (``ghostnet quantize``'s int8 output) runs as it is, on ONNX Runtime only.
 
-Both backends run a graph compiled (or exported) for one batch shape: a shorter last batch
-is padded with zeros to it (:func:`pad_batch`) and the padding's outputs dropped, so the
-graph compiles once. PyNative MindSpore would run each operator from Python and is several
-times slower, hence ``mindspore.jit``. The ONNX file is already optimised (see
-:mod:`.export`), so ONNX Runtime loads it without running its optimiser again, which keeps
-the cold start short.
+MindSpore runs a graph compiled for one batch shape: a shorter last batch is padded with
+zeros to it (:func:`pad_batch`) and the padding's outputs dropped, so the graph compiles
+once. PyNative MindSpore would run each operator from Python and is several times slower,
+hence ``mindspore.jit``. The ONNX export has a free batch axis (see :mod:`.export`): one
+export serves every batch size, and each batch runs at its own size. The ONNX file is
+already optimised, so ONNX Runtime loads it without running its optimiser again, which
+keeps the cold start short.
 
 Images are decoded one by one; one that fails becomes a :class:`Prediction` with an error
 and the batch goes on. Results come back in input order.
@@ -38,7 +39,7 @@ from .errors import (
 )
 from .export import export_entry
 from .numerics import named_arrays, non_finite_rows, weights_problem
-from .onnx_model import ONNX_SUFFIX, load_model_file
+from .onnx_model import ONNX_SUFFIX, OnnxFileRunner, load_model_file
 from .registry import WeightsRecord, base_record, read_meta
 from .transforms import MAX_PIXELS, EvalTransform, Input
 from .weights import ResolvedWeights
@@ -80,12 +81,12 @@ def choose_backend(name: str) -> str:
 
 
 class Predictor:
-    """A model loaded on one backend for a fixed batch size.
+    """A model loaded on one backend for batches of up to ``batch_size`` images.
 
     Args:
         spec: the resolved weights.
         backend: ``mindspore`` or ``onnxruntime`` (see :func:`choose_backend`).
-        batch_size: images per forward pass; the last batch is padded to it.
+        batch_size: images per forward pass (on MindSpore the last batch is padded to it).
         cache_dir: the hub cache root, where exports of non-hub checkpoints go.
         max_pixels: decompression-bomb cap for each input image.
 
@@ -201,8 +202,8 @@ def pad_batch(images: np.ndarray, batch_size: int) -> np.ndarray:
 
 class OrtRunner:
     """Logits of batches of up to ``batch_size`` images through an ONNX model, on all CPU
-    cores (free of MindSpore). A model with a free batch axis runs each batch as it comes;
-    one with a fixed batch gets batches padded to that size.
+    cores (free of MindSpore): :class:`~.onnx_model.OnnxFileRunner` over a session for an
+    already optimised file, so a free batch axis runs each batch as it comes.
 
     Raises:
         BackendError: onnxruntime is missing or cannot load the model.
@@ -219,28 +220,19 @@ class OrtRunner:
         options.intra_op_num_threads = threads or (os.cpu_count() or 1)
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
         try:
-            self._session = onnxruntime.InferenceSession(
+            session = onnxruntime.InferenceSession(
                 str(model), options, providers=["CPUExecutionProvider"]
             )
         except Exception as error:  # onnxruntime raises its own untyped exceptions
             raise BackendError(f"{model}: ONNX Runtime cannot load it ({error})") from error
-        graph_input = self._session.get_inputs()[0]
-        self._input = graph_input.name
-        fixed = graph_input.shape[0]
-        self._fixed_batch = fixed if isinstance(fixed, int) else None
-        if self._fixed_batch is not None and self._fixed_batch < batch_size:
-            raise BackendError(f"{model}: takes batches of {fixed} images, not {batch_size}")
+        self._run = OnnxFileRunner(session)
         self.batch_size = batch_size
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
         """Logits ``(n, classes)`` for ``images`` ``(n, 3, H, W)``, ``n <= batch_size``."""
         if not 0 < len(images) <= self.batch_size:
             raise ValueError(f"expected 1 to {self.batch_size} images, got {len(images)}")
-        batch = images.astype(np.float32, copy=False)
-        if self._fixed_batch is not None:
-            batch = pad_batch(batch, self._fixed_batch)
-        outputs = self._session.run(None, {self._input: batch})
-        return np.asarray(outputs[0])[: len(images)]
+        return np.asarray(self._run(images))
 
 
 class MindSporeRunner:
