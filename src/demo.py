@@ -5,8 +5,8 @@
 2. GhostNet is fine-tuned on the train split with ``ghostnet finetune`` at 32x32;
 3. the best checkpoint is published to a local index with ``ghostnet publish``;
 4. the index and the asset are served by an HTTP server on 127.0.0.1;
-5. the model is loaded by uid through the hub client (download, sha256 check, restore),
-   with a fresh cache;
+5. the model is loaded by uid through the hub client (download, sha256 check, restore)
+   into the user's hub cache, replacing an earlier demo's model there;
 6. ``ghostnet predict --model <uid>`` classifies the held-out test images;
 7. the held-out accuracy, a few predictions and the timings are printed.
 
@@ -40,6 +40,7 @@ from PIL import Image
 
 from . import hub
 from .cache import get_hub_dir
+from .cache_admin import EXPORTS_ENTRY, remove, scan_cache
 from .cli import main as ghostnet
 from .finetune import BEST_CHECKPOINT
 from .settings import get_settings
@@ -137,6 +138,20 @@ def predict(model: str, folder: Path) -> Dict[str, str]:
     return {answer["image"]: answer["top"][0]["label"] for answer in answers}
 
 
+def forget_previous_demo(root: Path) -> None:
+    """Remove an earlier demo's model from the hub cache at ``root``: its card, checkpoint
+    and ONNX export under :data:`UID` (their file names carry the checkpoint's hash, so a new
+    run would otherwise add files beside them)."""
+    folder = root / UID.rsplit("/", 1)[0]
+    for entry in scan_cache(root):
+        if entry.name == UID:
+            remove(entry)
+        elif entry.name == EXPORTS_ENTRY:
+            for path in entry.files:
+                if path.parent == folder:
+                    path.unlink(missing_ok=True)
+
+
 def run(workdir: Path) -> int:
     """The whole round trip in ``workdir``; 0 when the held-out accuracy is high enough."""
     timings: List[Tuple[str, float]] = []
@@ -201,7 +216,7 @@ def run(workdir: Path) -> int:
             f"[5/7] hub.load({UID!r}): download into {get_hub_dir()}, verify sha256, restore",
             flush=True,
         )
-        # force_reload: a fresh download, replacing an earlier demo's model under the uid
+        forget_previous_demo(get_hub_dir())
         fetched = hub.fetch(UID, quiet=True, force_reload=True)
         net = hub.load(UID, quiet=True)
         print(

@@ -28,6 +28,9 @@ PER_SESSION = ("output", "resume", "overwrite", "workers", "progress")
 """Options that belong to one invocation, not to the run: never saved, never compared."""
 EXTENDABLE = ("epochs",)
 """Options a resume may change (to train longer); restored when not given."""
+BEFORE_THE_OPTION: Dict[str, object] = {"min_crop_scale": 0.08}
+"""What a run whose ``config.json`` predates an option trained with: the random crop took
+8 % of the area at every image size until ``--min-crop-scale`` came."""
 STAGES = 5
 """GhostNet's stages after the stem (what ``--freeze-stages`` counts)."""
 FLAGS = {"augment": "--no-augment"}
@@ -136,6 +139,7 @@ def merge_resume(
         OptionError: an option given with another value than the saved run's.
     """
     defaults = FinetuneConfig(data=Path("."), output=Path("."))
+    saved = {**BEFORE_THE_OPTION, **saved}
     changes: Dict[str, object] = {}
     for item in fields(FinetuneConfig):
         name = item.name

@@ -13,7 +13,7 @@ from src import hub, settings
 from src.cli import main
 from src.download import download
 from src.errors import HostNotFoundError
-from tests.cards import write_index_card
+from tests.cards import card_text, write_index_card
 from tests.httpserver import FileServer
 
 UNRESOLVABLE = "http://ghostnet-test.invalid"  # .invalid never resolves (RFC 2606)
@@ -92,3 +92,29 @@ def test_a_model_loaded_once_by_uid_predicts_later_from_anywhere_without_network
     settings.get_settings.cache_clear()
     assert main(["predict", "--model", uid, "--backend", "mindspore", "photo.png"]) == 0
     assert capsys.readouterr().out.startswith("photo.png: ")
+
+
+def test_a_new_demo_run_replaces_the_previous_demo_model_and_nothing_else(
+        tmp_path: Path) -> None:
+    from src.demo import UID, forget_previous_demo
+
+    root = tmp_path / "hub"
+    folder = root / "demo" / "1.0"
+    folder.mkdir(parents=True)
+    old = folder / "0123456789abcdef_ghostnet_digits.ckpt"
+    old.write_bytes(b"weights of the previous demo")
+    (folder / "ghostnet_digits.md").write_text(card_text(f"http://127.0.0.1:1/{old.name}",
+                                                         "ab" * 32))
+    (folder / "ghostnet-0123456789abcdef.ort.onnx").write_bytes(b"its export")
+    (folder / "ghostnet-0123456789abcdef.json").write_text("{}")
+    other = root / "someone" / "1.0"
+    other.mkdir(parents=True)
+    (other / "model.md").write_text("another card\n")
+    (other / "ghostnet-fedcba9876543210.ort.onnx").write_bytes(b"another export")
+    forget_previous_demo(root)
+    # the asset's lock file stays, as after `ghostnet cache clean`: removing a lock file
+    # another process may be opening would let two downloads hold "the" lock
+    assert [path.name for path in folder.iterdir() if path.suffix != ".lock"] == []
+    assert sorted(path.name for path in other.iterdir()) == [
+        "ghostnet-fedcba9876543210.ort.onnx", "model.md"]
+    assert UID == "demo/1.0/ghostnet_digits"

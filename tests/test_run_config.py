@@ -62,3 +62,17 @@ def test_resume_restores_the_saved_options_and_refuses_a_contradiction(tmp_path:
     with pytest.raises(OptionError, match="--data"):
         prepare_run(replace(again, data=tmp_path / "other"))
     assert (tmp_path / "run" / CONFIG_FILE).is_file()
+
+
+def test_a_run_saved_before_min_crop_scale_resumes_with_the_crop_it_trained_with(
+        tmp_path: Path) -> None:
+    import json
+
+    run = tmp_path / "run"
+    run.mkdir()
+    write_run_config(FinetuneConfig(data=tmp_path, output=run, image_size=32))
+    saved = json.loads((run / CONFIG_FILE).read_text())
+    assert saved.pop("min_crop_scale") is None  # a new run: suited to the image size
+    (run / CONFIG_FILE).write_text(json.dumps(saved))  # as an earlier version wrote it
+    again = FinetuneConfig(data=tmp_path, output=run, resume=True)
+    assert prepare_run(again).min_crop_scale == 0.08
