@@ -170,11 +170,14 @@ class Predictor:
             if array is None:
                 yield Prediction(image=path, error=error)
             else:
-                yield Prediction(image=path, top=self._top(next(probs), topk))
+                yield Prediction(image=path, top=top_k(next(probs), self.labels, topk))
 
-    def _top(self, probs: np.ndarray, topk: int) -> Tuple[Tuple[int, str, float], ...]:
-        order = np.argsort(-probs, kind="stable")[:topk]
-        return tuple((int(i), self.labels[int(i)], float(probs[i])) for i in order)
+
+def top_k(probs: np.ndarray, labels: Sequence[str], k: int) -> Tuple[Tuple[int, str, float], ...]:
+    """The ``k`` most probable classes of one row, as (index, label, probability), most
+    probable first; ties keep the lower index first."""
+    order = np.argsort(-probs, kind="stable")[:k]
+    return tuple((int(i), labels[int(i)], float(probs[i])) for i in order)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

@@ -50,7 +50,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .cache import get_hub_dir
 from .card import ModelCard
 from .errors import ImageError, ImageTooLargeError, ServeError
-from .predictor import Predictor, choose_backend, softmax
+from .predictor import Predictor, choose_backend, softmax, top_k
 from .transforms import MAX_PIXELS
 from .weights import ResolvedWeights, resolve_weights
 
@@ -550,9 +550,11 @@ def _preprocess(predictor: Predictor, name: str, data: bytes, scratch: Path) -> 
         os.unlink(path)
 
 
-def _top(probs: np.ndarray, labels: Sequence[str], top_k: int) -> List[Dict[str, Any]]:
-    order = np.argsort(-probs, kind="stable")[:top_k]
-    return [{"index": int(i), "label": labels[int(i)], "prob": float(probs[i])} for i in order]
+def _top(probs: np.ndarray, labels: Sequence[str], k: int) -> List[Dict[str, Any]]:
+    return [
+        {"index": index, "label": label, "prob": prob}
+        for index, label, prob in top_k(probs, labels, k)
+    ]
 
 
 def serve(
