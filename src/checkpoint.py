@@ -27,7 +27,13 @@ import mindspore
 import numpy as np
 from mindspore import Parameter, nn
 
-from .errors import CheckpointError, MissingParametersError, ShapeMismatchError
+from .errors import (
+    CheckpointError,
+    MissingParametersError,
+    ShapeMismatchError,
+    UnstableWeightsError,
+)
+from .numerics import named_arrays, weights_problem
 from .registry import META_KEYS
 
 LOGGER = logging.getLogger(__name__)
@@ -135,6 +141,8 @@ def restore(
     Raises:
         MissingParametersError: network parameters that the checkpoint lacks.
         ShapeMismatchError: parameters whose shapes differ, with both shapes.
+        UnstableWeightsError: a restored parameter holds NaN or infinities, or a BatchNorm
+            statistic exploded (see :mod:`.numerics`): the network would answer nonsense.
     """
     keep = set(skip)
     wanted = {p.name: tuple(p.shape) for p in net.get_parameters() if p.name not in keep}
@@ -150,6 +158,9 @@ def restore(
         raise ShapeMismatchError(source, mismatched)
 
     selected = {name: params[name] for name in wanted}
+    problem = weights_problem(named_arrays(selected))
+    if problem is not None:
+        raise UnstableWeightsError(f"{source}: {problem}; refusing to load it")
     # the skipped parameters are given their own values, so that MindSpore does not warn
     # about them: what was skipped is reported here, in the RestoreReport
     selected.update({p.name: p for p in net.get_parameters() if p.name in keep})

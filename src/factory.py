@@ -11,12 +11,14 @@ training loop or export needs nothing else from this package.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Dict, Optional, Sequence
 
 from .checkpoint import ParamDict, adapt_first_conv, classifier_mismatch, restore
 from .errors import ModelSpecError
 from .foreign import load_foreign_params
 from .ghostnet import GhostNet, build_ghostnet
+from .onnx_model import ONNX_SUFFIX
 from .registry import (
     CLASSIFIER_PARAMS,
     MODEL_NAMES,
@@ -69,8 +71,8 @@ def create_network(
 
     Raises:
         UnknownModelError: ``name`` is not a known variant (a ``ValueError``).
-        ModelSpecError: ``pretrained=True`` for a variant without published weights, or a
-            card or checkpoint of another variant (a ``ValueError``).
+        ModelSpecError: ``pretrained=True`` for a variant without published weights, a card
+            or checkpoint of another variant, or an ONNX model file (a ``ValueError``).
         HubNameError, CardError, OfflineError, DownloadError: fetching the weights failed.
         CheckpointError: the checkpoint is unreadable or does not fit the network.
         TypeError: an unknown keyword argument or an extra positional argument.
@@ -84,6 +86,12 @@ def create_network(
             drop_rate=drop_rate,
             features_only=features_only,
             out_indices=out_indices,
+        )
+    if isinstance(pretrained, (str, Path)) and str(pretrained).lower().endswith(ONNX_SUFFIX):
+        raise ModelSpecError(
+            f"{pretrained}: an ONNX model runs on ONNX Runtime (ghostnet predict or serve "
+            "--model); create_network restores MindSpore weights: a .ckpt, .safetensors or "
+            "hub name"
         )
     weights = resolve_weights(pretrained, key)
     _, params = load_foreign_params(weights.checkpoint)

@@ -100,3 +100,37 @@ def test_skipped_parameters_raise_no_mindspore_warning():
                           text=True, timeout=300)
     assert done.returncode == 0 and done.stdout.strip() == "restored", done.stderr
     assert "are not loaded" not in done.stderr and "load_param_into_net" not in done.stderr
+
+
+@pytest.mark.parametrize("name, value", [("conv_head.bias", np.nan),
+                                         ("blocks.3.se.conv_reduce.bias", np.inf),
+                                         ("bn1.moving_variance", 3.7e26)])
+def test_weights_that_would_answer_nonsense_are_refused_on_every_load_path(
+        zoo_net, tmp_path, name, value):
+    """create_network (and so hub.load, export, info) restores through restore(): NaN,
+    infinities and an exploded BatchNorm statistic are refused there, naming the tensor."""
+    from src.errors import UnstableWeightsError
+    from src.factory import create_network
+
+    entries = zoo_entries(zoo_net)
+    for entry in entries:
+        if entry["name"] == name:
+            data = entry["data"].asnumpy().copy()
+            data.flat[0] = value
+            entry["data"] = ms.Tensor(data)
+    path = tmp_path / "unstable.ckpt"
+    ms.save_checkpoint(entries, str(path))
+    with pytest.raises(UnstableWeightsError, match=name.replace(".", r"\.")) as caught:
+        create_network("ghostnet", pretrained=path)
+    assert str(path) in str(caught.value)
+
+
+def test_an_onnx_file_as_pretrained_says_what_it_is_for(tmp_path):
+    from src.errors import ModelSpecError
+    from src.factory import create_network
+
+    model = tmp_path / "model.onnx"
+    model.write_bytes(b"not read")
+    with pytest.raises(ModelSpecError, match="runs on ONNX Runtime") as caught:
+        create_network("ghostnet", pretrained=model)
+    assert str(model) in str(caught.value) and ".ckpt" in str(caught.value)
