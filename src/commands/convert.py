@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 from typing import List, Optional
 
-from .predict import positive_int
+from .options import positive_int
 
 EPILOG = """\
 examples:

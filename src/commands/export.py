@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .predict import positive_int
+from .options import add_model_arguments, positive_int
 
 EPILOG = """\
 examples:
@@ -35,13 +35,7 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "model",
-        metavar="M",
-        help="hub uid, card path or URL, a model name with published weights "
-        "(ghostnet), or a .ckpt file (--arch if it records none)",
-    )
-    parser.add_argument("--arch", help="GhostNet variant of a .ckpt model (e.g. ghostnet)")
+    add_model_arguments(parser, onnx_files=False)
     parser.add_argument("--format", required=True, choices=("mindir", "onnx"))
     parser.add_argument("-o", "--output", required=True, metavar="PATH", help="file to write")
     parser.add_argument(

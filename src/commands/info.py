@@ -10,6 +10,7 @@ import numpy as np
 
 from ..card_facts import CardFacts, card_facts
 from ..errors import ModelSpecError
+from .options import add_model_arguments
 
 if TYPE_CHECKING:
     from mindspore import Parameter, nn
@@ -38,13 +39,7 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "model",
-        metavar="M",
-        help="hub uid, card path or URL, a model name with published weights "
-        "(ghostnet), or a .ckpt file (--arch if it records none)",
-    )
-    parser.add_argument("--arch", help="GhostNet variant of a .ckpt model (e.g. ghostnet)")
+    add_model_arguments(parser, onnx_files=False)
     parser.set_defaults(run=run)
 
 

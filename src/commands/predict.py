@@ -15,6 +15,7 @@ import sys
 from typing import TYPE_CHECKING, Dict, TextIO
 
 from ..cache import get_hub_dir
+from .options import ARCH_HELP, model_help, positive_int
 
 if TYPE_CHECKING:
     from ..predictor import Prediction
@@ -57,12 +58,9 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     parser.add_argument(
         "--model",
         default=DEFAULT_MODEL,
-        help="hub uid, card path or URL, a model name with published "
-        "weights (ghostnet), a .ckpt file (--arch if it records none), "
-        "or an .onnx model file of ghostnet quantize "
-        f"(default: {DEFAULT_MODEL})",
+        help=f"{model_help(onnx_files=True)} (default: {DEFAULT_MODEL})",
     )
-    parser.add_argument("--arch", help="GhostNet variant of a .ckpt --model (e.g. ghostnet)")
+    parser.add_argument("--arch", help=ARCH_HELP)
     parser.add_argument(
         "--topk", "--top-k", type=positive_int, default=5, help="classes per image (5)"
     )
@@ -77,17 +75,6 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     parser.set_defaults(run=run)
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

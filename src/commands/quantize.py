@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .predict import positive_int
+from .options import add_model_arguments, positive_int
 
 if TYPE_CHECKING:
     from ..quantize import QuantizeReport
@@ -41,10 +41,7 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "model", metavar="MODEL", help="hub uid, card path or URL, or a .ckpt file with --arch"
-    )
-    parser.add_argument("--arch", help="GhostNet variant of a .ckpt model (e.g. ghostnet)")
+    add_model_arguments(parser, onnx_files=False)
     parser.add_argument(
         "--calibration",
         required=True,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .predict import positive_int
+from .options import add_model_arguments, positive_int
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -44,13 +44,7 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "model",
-        metavar="MODEL",
-        help="hub uid, card path or URL, a .ckpt file with --arch, or an "
-        ".onnx model file (ghostnet quantize)",
-    )
-    parser.add_argument("--arch", help="GhostNet variant of a .ckpt model (e.g. ghostnet)")
+    add_model_arguments(parser, onnx_files=True)
     parser.add_argument(
         "--host", default=DEFAULT_HOST, help=f"address to bind ({DEFAULT_HOST}: this machine only)"
     )
