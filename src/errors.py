@@ -10,6 +10,15 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence, Tuple
 
+NAMES_SHOWN = 10
+"""Names an error lists before it says how many more there are."""
+
+
+def _first_names(names: Sequence[str]) -> str:
+    """``a, b, c`` or, past :data:`NAMES_SHOWN` names, ``a, ..., j and 5 more``."""
+    more = len(names) - NAMES_SHOWN
+    return ", ".join(names[:NAMES_SHOWN]) + (f" and {more} more" if more > 0 else "")
+
 
 class GhostnetHubError(Exception):
     """Base class of every error raised on purpose by ghostnet-hub."""
@@ -50,11 +59,9 @@ class MissingParametersError(CheckpointError):
     def __init__(self, source: str, names: Sequence[str]) -> None:
         self.source = source
         self.names = tuple(names)
-        shown = ", ".join(self.names[:10])
-        more = f" and {len(self.names) - 10} more" if len(self.names) > 10 else ""
         super().__init__(
             f"{source}: {len(self.names)} network parameter(s) missing from the checkpoint: "
-            f"{shown}{more}"
+            f"{_first_names(self.names)}"
         )
 
 
@@ -90,11 +97,9 @@ class UnmappedTensorsError(CheckpointError):
         self.source = source
         self.family = family
         self.names = tuple(names)
-        shown = ", ".join(self.names[:10])
-        more = f" and {len(self.names) - 10} more" if len(self.names) > 10 else ""
         super().__init__(
             f"{source}: {len(self.names)} tensor(s) match no {family} name of "
-            f"GhostNet: {shown}{more}"
+            f"GhostNet: {_first_names(self.names)}"
         )
 
 
@@ -105,11 +110,9 @@ class ForeignTensorsMissingError(CheckpointError):
         self.source = source
         self.family = family
         self.names = tuple(names)
-        shown = ", ".join(self.names[:10])
-        more = f" and {len(self.names) - 10} more" if len(self.names) > 10 else ""
         super().__init__(
             f"{source}: {family} checkpoint lacks {len(self.names)} tensor(s) of "
-            f"modules it partly holds: {shown}{more}"
+            f"modules it partly holds: {_first_names(self.names)}"
         )
 
 
