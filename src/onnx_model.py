@@ -97,8 +97,12 @@ def check_batch_dynamic(path: Path, image_size: int) -> None:
         raise BackendError(f"{path}: rows of a batch of 3 differ from the same rows alone")
 
 
-def ort_session(path: Path, threads: int = 0) -> "onnxruntime.InferenceSession":
-    """An ONNX Runtime CPU session of ``path``, graph optimisations on.
+def ort_session(
+    path: Path, threads: int = 0, *, optimize: bool = True
+) -> "onnxruntime.InferenceSession":
+    """An ONNX Runtime CPU session of ``path`` on ``threads`` threads (0: every core), graph
+    optimisations on unless ``optimize`` is False (a file ONNX Runtime already optimised,
+    which then loads faster).
 
     Raises:
         BackendError: onnxruntime is missing or cannot load the file.
@@ -112,6 +116,8 @@ def ort_session(path: Path, threads: int = 0) -> "onnxruntime.InferenceSession":
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads or (os.cpu_count() or 1)
     options.log_severity_level = 3
+    if not optimize:
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
     try:
         return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as error:  # onnxruntime raises its own untyped exceptions

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +38,7 @@ from .errors import (
 )
 from .export import export_entry
 from .numerics import named_arrays, non_finite_rows, weights_problem
-from .onnx_model import ONNX_SUFFIX, OnnxFileRunner, load_model_file
+from .onnx_model import ONNX_SUFFIX, OnnxFileRunner, load_model_file, ort_session
 from .registry import WeightsRecord, base_record, read_meta
 from .transforms import MAX_PIXELS, EvalTransform, Input
 from .weights import ResolvedWeights
@@ -213,21 +212,7 @@ class OrtRunner:
     """
 
     def __init__(self, model: Path, batch_size: int, threads: int = 0) -> None:
-        try:
-            import onnxruntime  # pylint: disable=import-outside-toplevel
-        except ImportError as error:
-            raise BackendError(
-                "the onnxruntime backend needs onnxruntime: pip install 'ghostnet-hub[onnx]'"
-            ) from error
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or (os.cpu_count() or 1)
-        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
-        try:
-            session = onnxruntime.InferenceSession(
-                str(model), options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as error:  # onnxruntime raises its own untyped exceptions
-            raise BackendError(f"{model}: ONNX Runtime cannot load it ({error})") from error
+        session = ort_session(model, threads, optimize=False)
         self._run = OnnxFileRunner(session)
         self.batch_size = batch_size
 
