@@ -318,10 +318,10 @@ def install_card(
 
     Writes the card at ``<target>/<card>.md`` unless a card is already there, with the
     fields the client's own check requires added when it lacks them (:func:`client_card`;
-    a cached card so amended is kept first at :func:`original_card`); places ``mindspore_hub_conf.py``, ``hub_conf.py``
-    and ``src`` (a symlink to this package, or a copy with ``copy``) in the folder the card's
-    ``repo-link`` names, with :data:`MARKER`. Running it again changes nothing unless the
-    mode, the package or its version changed.
+    a cached card so amended is kept first at :func:`original_card`); places
+    ``mindspore_hub_conf.py``, ``hub_conf.py`` and ``src`` (a symlink to this package, or a
+    copy with ``copy``) in the folder the card's ``repo-link`` names, with :data:`MARKER`.
+    Running it again changes nothing unless the mode, the package or its version changed.
 
     Returns:
         What was done (or, with ``dry_run``, what would be), one line each.
