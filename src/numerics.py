@@ -5,8 +5,9 @@ A diverged fine-tuning run can leave a checkpoint whose BatchNorm ``moving_varia
 inference backends hide that differently. ONNX Runtime's ``Relu`` passes NaN on, so every
 probability is NaN; MindSpore's CPU ReLU maps NaN to 0, so every input gets the same, finite
 and meaningless answer (the classifier's bias). Neither may reach a user, so the same check
-runs wherever weights enter or leave: before inference (both backends), after every
-fine-tuning epoch, and before publishing. Outputs are checked too, as the last line.
+runs wherever weights enter or leave: on every restore (``checkpoint.restore``, which every
+load goes through, inference on both backends included), after every fine-tuning epoch, and
+before publishing. Outputs are checked too, as the last line.
 
 A BatchNorm layer's running statistics follow the scale of its input. In a trained network
 those inputs are normalised activations through weights of order one: running variances stay

@@ -34,10 +34,9 @@ from .errors import (
     ImageError,
     ModelSpecError,
     NonFiniteOutputError,
-    UnstableWeightsError,
 )
 from .export import export_entry
-from .numerics import named_arrays, non_finite_rows, weights_problem
+from .numerics import non_finite_rows
 from .onnx_model import ONNX_SUFFIX, OnnxFileRunner, load_model_file, ort_session
 from .registry import WeightsRecord, base_record, read_meta
 from .transforms import MAX_PIXELS, EvalTransform, Input
@@ -290,9 +289,6 @@ def load_network(spec: ResolvedWeights) -> Tuple["nn.Cell", WeightsRecord]:
     from .foreign import load_foreign_params
 
     _, params = load_foreign_params(spec.checkpoint)
-    problem = weights_problem(named_arrays(params))
-    if problem is not None:
-        raise UnstableWeightsError(f"{spec.source}: {problem}; refusing to predict with it")
     arch, known = spec.arch, spec.record
     if not spec.arch_known:  # a .ckpt named without --arch: the one it records
         recorded = read_meta(params, str(spec.checkpoint)).arch
